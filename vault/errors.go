@@ -38,8 +38,12 @@ type Error struct {
 	Err error  // the cause
 }
 
-// Error reads "vault: Assign "KEY-1": ...".
+// Error reads `vault: Assign "KEY-1": ...`, or `vault: List: ...` when
+// the command concerned no vault in particular.
 func (e *Error) Error() string {
+	if e.ID == "" {
+		return fmt.Sprintf("vault: %s: %v", e.Op, e.Err)
+	}
 	return fmt.Sprintf("vault: %s %s: %v", e.Op, quoteID(e.ID), e.Err)
 }
 

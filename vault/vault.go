@@ -46,12 +46,12 @@ type Account struct {
 	Pending bool   // added while Reserved: reaches the key when it becomes Active
 }
 
-// Activation is a pending activation code. It holds only a salted, keyed
-// hash of the code, never the code itself; its String and Format methods
+// Activation is a pending activation code. It holds only a salted hash
+// of the code, never the code itself; its String and Format methods
 // redact even the hash, because a short decimal code can be recovered from
 // its hash by trying every code.
 type Activation struct {
-	Hash      []byte    // HMAC-SHA-256 of the code under the service's key and Salt
+	Hash      []byte    // SHA-256 of Salt and the code, keyed (HMAC) when the Service has a code key
 	Salt      []byte    // random, per code
 	IssuedAt  time.Time // when the code was issued
 	ExpiresAt time.Time // the code is valid while now < ExpiresAt
@@ -64,26 +64,30 @@ func (a *Activation) Clone() *Activation {
 		return nil
 	}
 	c := *a
-	c.Hash = slices.Clone(a.Hash)
-	c.Salt = slices.Clone(a.Salt)
+	buf := make([]byte, len(a.Hash)+len(a.Salt)) // one allocation for both
+	if a.Hash != nil {
+		c.Hash = buf[:len(a.Hash):len(a.Hash)]
+		copy(c.Hash, a.Hash)
+	}
+	if a.Salt != nil {
+		c.Salt = buf[len(a.Hash):]
+		copy(c.Salt, a.Salt)
+	}
 	return &c
 }
 
 // String describes the activation without its hash or salt.
-func (a *Activation) String() string {
-	if a == nil {
-		return "<nil>"
-	}
+func (a Activation) String() string {
 	return fmt.Sprintf("Activation{IssuedAt: %v, ExpiresAt: %v, Attempts: %d, Hash: [redacted]}",
 		a.IssuedAt.Format(time.RFC3339), a.ExpiresAt.Format(time.RFC3339), a.Attempts)
 }
 
 // Format implements [fmt.Formatter] so that every verb, %#v included,
 // prints the redacted String.
-func (a *Activation) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
+func (a Activation) Format(f fmt.State, _ rune) { fmt.Fprint(f, a.String()) }
 
 // GoString implements [fmt.GoStringer] with the redacted String.
-func (a *Activation) GoString() string { return a.String() }
+func (a Activation) GoString() string { return a.String() }
 
 // Action says what a stored change did.
 type Action string
@@ -108,7 +112,8 @@ type Event struct {
 	Trigger     status.Trigger // zero for changes that are not transitions
 	From, To    status.Status  // equal for changes that are not transitions
 	Reason      status.Reason  // the vault's reason after the change
-	Description string         // the vault's description after the change, or what the change concerned
+	Description string         // the vault's description after the change
+	Account     string         // the account ID an account change concerned; "" otherwise
 	Actor       string         // who did it, from [WithActor]; "" when unknown
 	Time        time.Time
 }

@@ -1,0 +1,236 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hwvault/hwvault/status"
+)
+
+// maxAttempts is how many times a command reads, validates and writes
+// before giving up on a vault that keeps changing underneath it.
+const maxAttempts = 5
+
+// Service applies lifecycle commands to the vaults in a [Store]. It is
+// safe for concurrent use, also by several Services (in several processes)
+// sharing one store: every change is a compare-and-swap on the vault's
+// version, retried on the fresh state when another change won.
+//
+// Every command validates its arguments before touching the store, then
+// checks, in this order, that the vault exists, that its status permits
+// the command, that the accounts it names exist (or do not), and finally
+// the guards. The first failing check decides the error, and a refused
+// command changes nothing — except a wrong activation code, which is
+// counted. Every error is an [*Error] naming the vault and wrapping a
+// sentinel.
+type Service struct {
+	store     Store
+	now       func() time.Time
+	random    io.Reader
+	policy    CodePolicy
+	key       []byte
+	guards    []Guard
+	observers []func(Event)
+}
+
+// NewService returns a Service over st. It panics when st is nil, an
+// option is nil or sets a nil clock or random source, or the code policy
+// is invalid: mistakes in the program, not in its input.
+func NewService(st Store, opts ...Option) *Service {
+	if st == nil {
+		panic("vault: NewService: nil Store")
+	}
+	s := &Service{store: st}
+	for _, o := range defaultOptions() {
+		o(s)
+	}
+	for i, o := range opts {
+		if o == nil {
+			panic(fmt.Sprintf("vault: NewService: option %d is nil", i))
+		}
+		o(s)
+	}
+	switch {
+	case s.now == nil:
+		panic("vault: NewService: WithClock(nil)")
+	case s.random == nil:
+		panic("vault: NewService: WithRandom(nil)")
+	}
+	for i, g := range s.guards {
+		if g == nil {
+			panic(fmt.Sprintf("vault: NewService: guard %d is nil", i))
+		}
+	}
+	for i, o := range s.observers {
+		if o == nil {
+			panic(fmt.Sprintf("vault: NewService: observer %d is nil", i))
+		}
+	}
+	s.policy = s.policy.withDefaults()
+	return s
+}
+
+// Policy returns the activation code policy in force, defaults filled in.
+func (s *Service) Policy() CodePolicy { return s.policy }
+
+// fail wraps err as the error of command op on vault id.
+func fail(op, id string, err error) error { return &Error{Op: op, ID: id, Err: err} }
+
+// checkCall validates what every command on one vault needs.
+func checkCall(ctx context.Context, id string) error {
+	if ctx == nil {
+		return fmt.Errorf("nil context: %w", ErrInvalidArgument)
+	}
+	return CheckID(id)
+}
+
+// result is what a command decided, given the vault's current state.
+type result struct {
+	next  *Vault // the vault to store
+	event Event  // the change's event; the loop stamps the rest
+	err   error  // returned to the caller even after next was stored
+}
+
+// decide inspects the current vault and returns what to store, or an
+// error that refuses the command.
+type decide func(cur *Vault, now time.Time) (result, error)
+
+// successor returns a shallow copy of cur to become the next version.
+// It may share cur's labels, accounts and activation: cur is the apply
+// loop's own copy from the store, discarded once the command decided,
+// and the store copies whatever it is given.
+func successor(cur *Vault) *Vault {
+	next := *cur
+	return &next
+}
+
+// apply runs one command on vault id: read, decide, compare-and-swap
+// write; on a conflict it starts over from the fresh state.
+func (s *Service) apply(ctx context.Context, op, id string, fn decide) (*Vault, error) {
+	var lastErr error
+	for range maxAttempts {
+		if err := ctx.Err(); err != nil {
+			return nil, fail(op, id, err)
+		}
+		cur, err := s.store.Get(ctx, id)
+		if err != nil {
+			return nil, fail(op, id, err)
+		}
+		now := s.now()
+		r, err := fn(cur, now)
+		if err != nil {
+			return nil, fail(op, id, err)
+		}
+		ev := r.event
+		ev.VaultID = id
+		ev.Version = cur.Version + 1
+		ev.From, ev.To = cur.Status, r.next.Status
+		ev.Reason, ev.Description = r.next.Reason, r.next.Description
+		ev.Actor = ActorFrom(ctx)
+		ev.Time = now
+		r.next.UpdatedAt = now
+		err = s.store.Update(ctx, r.next, []Event{ev})
+		if errors.Is(err, ErrConflict) {
+			lastErr = err
+			continue
+		}
+		if err != nil {
+			return nil, fail(op, id, err)
+		}
+		s.notify(ev)
+		if r.err != nil {
+			return r.next, fail(op, id, r.err)
+		}
+		return r.next, nil
+	}
+	return nil, fail(op, id, fmt.Errorf("gave up after %d attempts: %w", maxAttempts, lastErr))
+}
+
+func (s *Service) notify(events ...Event) {
+	for _, ev := range events {
+		for _, o := range s.observers {
+			o(ev)
+		}
+	}
+}
+
+// guard runs the guards on a copy of cur.
+func (s *Service) guard(ctx context.Context, cur *Vault, t status.Trigger) error {
+	for _, g := range s.guards {
+		if err := g(ctx, cur.Clone(), t); err != nil {
+			return fmt.Errorf("%w: %w", ErrRejected, err)
+		}
+	}
+	return nil
+}
+
+// transition checks that the lifecycle permits t from cur's status and
+// that the guards agree, and returns a copy of cur moved to the
+// destination with the given reason and description.
+func (s *Service) transition(ctx context.Context, cur *Vault, t status.Trigger, reason status.Reason, description string) (*Vault, Event, error) {
+	to, err := status.Next(cur.Status, t)
+	if err != nil {
+		return nil, Event{}, err
+	}
+	if err := s.guard(ctx, cur, t); err != nil {
+		return nil, Event{}, err
+	}
+	next := successor(cur)
+	next.Status, next.Reason, next.Description = to, reason, description
+	return next, Event{Action: ActionTransition, Trigger: t}, nil
+}
+
+// checkReason validates a command's reason against its trigger's
+// destination: without store access, as the first check.
+func checkReason(t status.Trigger, r status.Reason) error {
+	if err := status.CheckReason(t.Destination(), r); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	return nil
+}
+
+func checkDescription(d string) error {
+	return checkText("description", d, 0, maxDescription, true)
+}
+
+// Get returns the vault with the given ID.
+func (s *Service) Get(ctx context.Context, id string) (*Vault, error) {
+	if err := checkCall(ctx, id); err != nil {
+		return nil, fail("Get", id, err)
+	}
+	v, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, fail("Get", id, err)
+	}
+	return v, nil
+}
+
+// History returns the vault's events, versions 1 to n in order.
+func (s *Service) History(ctx context.Context, id string) ([]Event, error) {
+	if err := checkCall(ctx, id); err != nil {
+		return nil, fail("History", id, err)
+	}
+	evs, err := s.store.History(ctx, id)
+	if err != nil {
+		return nil, fail("History", id, err)
+	}
+	return evs, nil
+}
+
+// List returns one page of vaults matching f, ordered by ID.
+func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
+	if ctx == nil {
+		return Page{}, fail("List", f.After, fmt.Errorf("nil context: %w", ErrInvalidArgument))
+	}
+	if err := f.Validate(); err != nil {
+		return Page{}, fail("List", f.After, err)
+	}
+	p, err := s.store.List(ctx, f)
+	if err != nil {
+		return Page{}, fail("List", f.After, err)
+	}
+	return p, nil
+}
