@@ -44,7 +44,7 @@ func ExampleCheckReason() {
 	// Output:
 	// [InvalidActivationCode LockedByInvalidPin]
 	// <nil>
-	// status: reason Stolen is not valid for Locked (want one of [InvalidActivationCode LockedByInvalidPin]): status: invalid reason
+	// status: invalid reason Stolen for Locked (want one of [InvalidActivationCode LockedByInvalidPin])
 }
 
 func ExampleAllows() {

@@ -10,7 +10,7 @@ import (
 var (
 	// ErrUnknown reports a name or value that is not a status, reason,
 	// trigger or operation.
-	ErrUnknown = errors.New("status: unknown value")
+	ErrUnknown = errors.New("status: unknown")
 	// ErrNotPermitted reports a trigger the lifecycle does not permit from
 	// the current status. See [TransitionError].
 	ErrNotPermitted = errors.New("status: transition not permitted")
@@ -145,14 +145,14 @@ func ReasonsFor(s Status) []Reason {
 // reasons s accepts.
 func CheckReason(s Status, r Reason) error {
 	if !s.IsValid() {
-		return fmt.Errorf("status: reason %v for invalid %v: %w", r, s, ErrInvalidReason)
+		return fmt.Errorf("%w %v for %v, which is not a status", ErrInvalidReason, r, s)
 	}
 	for _, ok := range reasonsFor[s] {
 		if r == ok {
 			return nil
 		}
 	}
-	return fmt.Errorf("status: reason %v is not valid for %v (want one of %v): %w", r, s, reasonsFor[s], ErrInvalidReason)
+	return fmt.Errorf("%w %v for %v (want one of %v)", ErrInvalidReason, r, s, reasonsFor[s])
 }
 
 // Trigger is a command or event that moves a vault from one status to
@@ -194,16 +194,35 @@ func (t Trigger) String() string { return name("Trigger", triggerNames[:], 1, t)
 // IsValid reports whether t is one of the defined triggers.
 func (t Trigger) IsValid() bool { return t >= Assign && t <= Compromise }
 
-// MarshalText implements [encoding.TextMarshaler]. An invalid trigger is an
-// error wrapping [ErrUnknown].
-func (t Trigger) MarshalText() ([]byte, error) { return marshal("trigger", t.IsValid(), t) }
+// MarshalText implements [encoding.TextMarshaler]. The zero Trigger,
+// which records of changes that are not transitions carry, marshals as
+// the empty string; any other invalid trigger is an error wrapping
+// [ErrUnknown].
+func (t Trigger) MarshalText() ([]byte, error) {
+	if t == 0 {
+		return []byte{}, nil
+	}
+	return marshal("trigger", t.IsValid(), t)
+}
 
-// UnmarshalText implements [encoding.TextUnmarshaler] with [ParseTrigger].
-func (t *Trigger) UnmarshalText(b []byte) error { return unmarshal(t, ParseTrigger, b) }
+// UnmarshalText implements [encoding.TextUnmarshaler] with [ParseTrigger],
+// except that the empty string is the zero Trigger, as MarshalText writes
+// it. ParseTrigger itself refuses the empty string.
+func (t *Trigger) UnmarshalText(b []byte) error { return unmarshal(t, parseTriggerText, b) }
 
-// UnmarshalJSON accepts only a JSON string holding a canonical name;
-// null, numbers and other values are errors wrapping [ErrUnknown].
-func (t *Trigger) UnmarshalJSON(b []byte) error { return unmarshalJSON(t, ParseTrigger, "trigger", b) }
+// UnmarshalJSON accepts only a JSON string holding a canonical name or,
+// for the zero Trigger, the empty string; null, numbers and other values
+// are errors wrapping [ErrUnknown].
+func (t *Trigger) UnmarshalJSON(b []byte) error {
+	return unmarshalJSON(t, parseTriggerText, "trigger", b)
+}
+
+func parseTriggerText(s string) (Trigger, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return ParseTrigger(s)
+}
 
 // Operation is something done with a vault that does not change its status.
 type Operation uint8
@@ -266,7 +285,7 @@ func parse[T ~uint8](kind string, names []string, first T, s string) (T, error) 
 	if len(s) > maxQuoted {
 		s = s[:maxQuoted] + "..."
 	}
-	return 0, fmt.Errorf("status: unknown %s %q (want one of %v): %w", kind, s, names[first:], ErrUnknown)
+	return 0, fmt.Errorf("%w %s %q (want one of %v)", ErrUnknown, kind, s, names[first:])
 }
 
 func asciiEqualFold(s, t string) bool {
@@ -290,7 +309,7 @@ func asciiEqualFold(s, t string) bool {
 
 func marshal(kind string, valid bool, v fmt.Stringer) ([]byte, error) {
 	if !valid {
-		return nil, fmt.Errorf("status: cannot marshal invalid %s %v: %w", kind, v, ErrUnknown)
+		return nil, fmt.Errorf("%w %s %v: cannot marshal it", ErrUnknown, kind, v)
 	}
 	return []byte(v.String()), nil
 }
@@ -312,7 +331,7 @@ func unmarshalJSON[T ~uint8](dst *T, parse func(string) (T, error), kind string,
 		if len(b) > maxQuoted {
 			b = append(b[:maxQuoted:maxQuoted], "..."...)
 		}
-		return fmt.Errorf("status: %s must be a JSON string, got %s: %w", kind, b, ErrUnknown)
+		return fmt.Errorf("%w %s %s: want a JSON string", ErrUnknown, kind, b)
 	}
 	v, err := parse(s)
 	if err != nil {

@@ -108,9 +108,21 @@ func TestInvalidValues(t *testing.T) {
 		if tr.IsValid() || tr.Destination() != 0 {
 			t.Errorf("%v: out-of-range trigger is valid or has a destination", tr)
 		}
-		if _, err := tr.MarshalText(); !errors.Is(err, status.ErrUnknown) {
+		if _, err := tr.MarshalText(); tr != 0 && !errors.Is(err, status.ErrUnknown) {
 			t.Errorf("%v.MarshalText() error = %v, want ErrUnknown", tr, err)
 		}
+	}
+	// The zero Trigger marks events that are not transitions: it
+	// round-trips as "" through text and JSON, but is not a name.
+	if b, err := status.Trigger(0).MarshalText(); err != nil || len(b) != 0 {
+		t.Errorf("Trigger(0).MarshalText() = %q, %v; want \"\", nil", b, err)
+	}
+	tr := status.Wipe
+	if err := json.Unmarshal([]byte(`""`), &tr); err != nil || tr != 0 {
+		t.Errorf(`json.Unmarshal("") into Trigger = %v, %v; want the zero Trigger`, tr, err)
+	}
+	if _, err := status.ParseTrigger(""); !errors.Is(err, status.ErrUnknown) {
+		t.Errorf(`ParseTrigger("") = %v; the empty string is not a trigger name`, err)
 	}
 	for _, r := range []status.Reason{7, 255} {
 		if r.IsValid() {
@@ -164,7 +176,7 @@ func TestJSON(t *testing.T) {
 			t.Errorf("json.Unmarshal(%s) into Reason = %v, %v; want an error and no change", raw, r, err)
 		}
 		var tr status.Trigger = status.Wipe
-		if err := json.Unmarshal([]byte(raw), &tr); err == nil || tr != status.Wipe {
+		if err := json.Unmarshal([]byte(raw), &tr); raw != `""` && (err == nil || tr != status.Wipe) {
 			t.Errorf("json.Unmarshal(%s) into Trigger = %v, %v; want an error and no change", raw, tr, err)
 		}
 	}

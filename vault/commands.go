@@ -97,10 +97,11 @@ func (s *Service) Unassign(ctx context.Context, id string) (*Vault, error) {
 // Activate checks the user's activation code and makes a Reserved or
 // Suspended vault Active; pending accounts reach the key.
 //
-// A wrong code is counted (a stored change with its own Event) and
-// returns ErrInvalidCode; the policy's MaxAttempts-th wrong code instead
-// locks the vault with reason InvalidActivationCode, in the same single
-// change, and still returns ErrInvalidCode. An expired code returns
+// A wrong code is counted (a stored change with its own Event): Activate
+// returns the stored vault together with an error wrapping ErrInvalidCode.
+// The policy's MaxAttempts-th wrong code instead locks the vault with
+// reason InvalidActivationCode, in the same single change, and still
+// returns the (now Locked) vault with ErrInvalidCode. An expired code returns
 // ErrCodeExpired and is not counted. Neither can be vetoed by a guard.
 func (s *Service) Activate(ctx context.Context, id, code string) (*Vault, error) {
 	if err := checkCall(ctx, id); err != nil {
@@ -138,7 +139,11 @@ func (s *Service) Activate(ctx context.Context, id, code string) (*Vault, error)
 
 // wrongCode counts a wrong code, locking the vault at the last attempt.
 func (s *Service) wrongCode(cur *Vault) (result, error) {
-	next := successor(cur)
+	to, err := status.Next(cur.Status, status.Lock)
+	if err != nil {
+		return result{}, err // the graph lets every status that accepts codes lock
+	}
+	next := cur
 	next.Activation.Attempts++
 	left := s.policy.MaxAttempts - next.Activation.Attempts
 	if left > 0 {
@@ -147,10 +152,6 @@ func (s *Service) wrongCode(cur *Vault) (result, error) {
 			event: Event{Action: ActionCodeRejected},
 			err:   fmt.Errorf("%w (%d of %d attempts left)", ErrInvalidCode, left, s.policy.MaxAttempts),
 		}, nil
-	}
-	to, err := status.Next(cur.Status, status.Lock)
-	if err != nil {
-		return result{}, err // the graph lets every status that accepts codes lock
 	}
 	next.Status, next.Reason, next.Description = to, status.InvalidActivationCode, ""
 	next.Activation = nil
@@ -228,7 +229,7 @@ func (s *Service) ReissueCode(ctx context.Context, id string) (*Vault, string, e
 		if err := s.guard(ctx, cur, 0); err != nil {
 			return result{}, err
 		}
-		return result{next: successor(cur), event: Event{Action: ActionCodeIssued}}, nil
+		return result{next: cur, event: Event{Action: ActionCodeIssued}}, nil
 	})
 }
 
@@ -349,10 +350,9 @@ func (s *Service) AddAccount(ctx context.Context, id string, a Account) (*Vault,
 		if err := s.guard(ctx, cur, 0); err != nil {
 			return result{}, err
 		}
-		next := successor(cur)
 		a.Pending = cur.Status != status.Active
-		next.Accounts = append(next.Accounts, a)
-		return result{next: next, event: Event{Action: ActionAccountAdded, Account: a.ID}}, nil
+		cur.Accounts = append(cur.Accounts, a)
+		return result{next: cur, event: Event{Action: ActionAccountAdded, Account: a.ID}}, nil
 	})
 }
 
@@ -377,10 +377,9 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, a Account) (*Vau
 		if err := s.guard(ctx, cur, 0); err != nil {
 			return result{}, err
 		}
-		next := successor(cur)
-		a.Pending = next.Accounts[i].Pending
-		next.Accounts[i] = a
-		return result{next: next, event: Event{Action: ActionAccountUpdated, Account: a.ID}}, nil
+		a.Pending = cur.Accounts[i].Pending
+		cur.Accounts[i] = a
+		return result{next: cur, event: Event{Action: ActionAccountUpdated, Account: a.ID}}, nil
 	})
 }
 
@@ -405,9 +404,8 @@ func (s *Service) DeleteAccount(ctx context.Context, id, accountID string) (*Vau
 		if err := s.guard(ctx, cur, 0); err != nil {
 			return result{}, err
 		}
-		next := successor(cur)
-		next.Accounts = slices.Delete(next.Accounts, i, i+1)
-		return result{next: next, event: Event{Action: ActionAccountDeleted, Account: accountID}}, nil
+		cur.Accounts = slices.Delete(cur.Accounts, i, i+1)
+		return result{next: cur, event: Event{Action: ActionAccountDeleted, Account: accountID}}, nil
 	})
 }
 

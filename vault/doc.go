@@ -25,7 +25,9 @@
 // [ErrInvalidCode], [ErrCodeExpired], [ErrConfirmation], [ErrNotAllowed],
 // [ErrInvalidArgument], [ErrRejected] — or, for a transition the
 // lifecycle refuses, a *status.TransitionError matching
-// status.ErrNotPermitted. Match them with errors.Is and errors.As.
+// status.ErrNotPermitted. Match them with errors.Is and errors.As. An
+// error wrapping [ErrRejected] also wraps the guard's own error, which may
+// wrap anything: test for ErrRejected first.
 //
 // # Activation codes
 //

@@ -1,6 +1,7 @@
 package vault_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -136,6 +137,15 @@ func TestScenarioKeyFromImportToCompromise(t *testing.T) {
 	}
 	if n := len(f.events()); n != len(want) {
 		t.Errorf("observer saw %d events, want %d: one per stored change", n, len(want))
+	}
+	// The audit trail is JSON-ready, events without a trigger included.
+	b, err := json.Marshal(f.history("HK-0001"))
+	if err != nil {
+		t.Fatalf("json.Marshal(history) = %v", err)
+	}
+	var back []vault.Event
+	if err := json.Unmarshal(b, &back); err != nil || len(back) != len(want) || back[0].Trigger != 0 || back[1].Trigger != status.Assign {
+		t.Fatalf("history does not survive a JSON round trip: %v", err)
 	}
 }
 

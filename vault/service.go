@@ -94,18 +94,12 @@ type result struct {
 	err   error  // returned to the caller even after next was stored
 }
 
-// decide inspects the current vault and returns what to store, or an
-// error that refuses the command.
+// decide checks the current vault and either refuses the command with an
+// error or changes cur into the next version and returns it in the
+// result. cur is the apply loop's own copy, fresh from the store and
+// discarded after a refusal, so changing it in place is safe; checks must
+// come before changes.
 type decide func(cur *Vault, now time.Time) (result, error)
-
-// successor returns a shallow copy of cur to become the next version.
-// It may share cur's labels, accounts and activation: cur is the apply
-// loop's own copy from the store, discarded once the command decided,
-// and the store copies whatever it is given.
-func successor(cur *Vault) *Vault {
-	next := *cur
-	return &next
-}
 
 // apply runs one command on vault id: read, decide, compare-and-swap
 // write; on a conflict it starts over from the fresh state.
@@ -120,14 +114,15 @@ func (s *Service) apply(ctx context.Context, op, id string, fn decide) (*Vault, 
 			return nil, fail(op, id, err)
 		}
 		now := s.now()
+		from, version := cur.Status, cur.Version
 		r, err := fn(cur, now)
 		if err != nil {
 			return nil, fail(op, id, err)
 		}
 		ev := r.event
 		ev.VaultID = id
-		ev.Version = cur.Version + 1
-		ev.From, ev.To = cur.Status, r.next.Status
+		ev.Version = version + 1
+		ev.From, ev.To = from, r.next.Status
 		ev.Reason, ev.Description = r.next.Reason, r.next.Description
 		ev.Actor = ActorFrom(ctx)
 		ev.Time = now
@@ -168,8 +163,8 @@ func (s *Service) guard(ctx context.Context, cur *Vault, t status.Trigger) error
 }
 
 // transition checks that the lifecycle permits t from cur's status and
-// that the guards agree, and returns a copy of cur moved to the
-// destination with the given reason and description.
+// that the guards agree, then moves cur to the destination with the given
+// reason and description and returns it.
 func (s *Service) transition(ctx context.Context, cur *Vault, t status.Trigger, reason status.Reason, description string) (*Vault, Event, error) {
 	to, err := status.Next(cur.Status, t)
 	if err != nil {
@@ -178,9 +173,8 @@ func (s *Service) transition(ctx context.Context, cur *Vault, t status.Trigger, 
 	if err := s.guard(ctx, cur, t); err != nil {
 		return nil, Event{}, err
 	}
-	next := successor(cur)
-	next.Status, next.Reason, next.Description = to, reason, description
-	return next, Event{Action: ActionTransition, Trigger: t}, nil
+	cur.Status, cur.Reason, cur.Description = to, reason, description
+	return cur, Event{Action: ActionTransition, Trigger: t}, nil
 }
 
 // checkReason validates a command's reason against its trigger's
@@ -223,14 +217,14 @@ func (s *Service) History(ctx context.Context, id string) ([]Event, error) {
 // List returns one page of vaults matching f, ordered by ID.
 func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	if ctx == nil {
-		return Page{}, fail("List", f.After, fmt.Errorf("nil context: %w", ErrInvalidArgument))
+		return Page{}, fail("List", "", fmt.Errorf("nil context: %w", ErrInvalidArgument))
 	}
 	if err := f.Validate(); err != nil {
-		return Page{}, fail("List", f.After, err)
+		return Page{}, fail("List", "", err)
 	}
 	p, err := s.store.List(ctx, f)
 	if err != nil {
-		return Page{}, fail("List", f.After, err)
+		return Page{}, fail("List", "", err)
 	}
 	return p, nil
 }

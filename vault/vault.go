@@ -143,7 +143,7 @@ const (
 // negative limit.
 func (f Filter) Validate() error {
 	if f.Status != 0 && !f.Status.IsValid() {
-		return fmt.Errorf("vault: filter status %v: %w", f.Status, ErrInvalidArgument)
+		return fmt.Errorf("filter status %v is not a status: %w", f.Status, ErrInvalidArgument)
 	}
 	if f.Owner != "" {
 		if err := checkText("filter owner", f.Owner, 1, maxOwner, false); err != nil {
@@ -156,7 +156,7 @@ func (f Filter) Validate() error {
 		}
 	}
 	if f.Limit < 0 {
-		return fmt.Errorf("vault: filter limit %d is negative: %w", f.Limit, ErrInvalidArgument)
+		return fmt.Errorf("filter limit %d is negative: %w", f.Limit, ErrInvalidArgument)
 	}
 	return nil
 }
