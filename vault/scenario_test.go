@@ -143,8 +143,8 @@ func TestScenarioKeyFromImportToCompromise(t *testing.T) {
 	if err != nil {
 		t.Fatalf("json.Marshal(history) = %v", err)
 	}
-	var back []vault.Event
-	if err := json.Unmarshal(b, &back); err != nil || len(back) != len(want) || back[0].Trigger != 0 || back[1].Trigger != status.Assign {
+	var decoded []vault.Event
+	if err := json.Unmarshal(b, &decoded); err != nil || len(decoded) != len(want) || decoded[0].Trigger != 0 || decoded[1].Trigger != status.Assign {
 		t.Fatalf("history does not survive a JSON round trip: %v", err)
 	}
 }
