@@ -1,11 +1,6 @@
 package status
 
-import (
-	"context"
-	"testing"
-
-	"github.com/qmuntal/stateless"
-)
+import "testing"
 
 // Every benchmark here walks the same 64 (status, trigger) pairs — all 63
 // in-range pairs, permitted and refused alike, plus one repeat — so that
@@ -85,14 +80,7 @@ func BenchmarkPermitted(b *testing.B) {
 // stored state on every call, as the definition is compiled at start-up.
 func BenchmarkStatelessShared(b *testing.B) {
 	var current Status
-	sm := stateless.NewStateMachineWithExternalStorage(
-		func(context.Context) (stateless.State, error) { return current, nil },
-		func(_ context.Context, s stateless.State) error { current = s.(Status); return nil },
-		stateless.FiringImmediate,
-	)
-	sm.OnUnhandledTrigger(func(context.Context, stateless.State, stateless.Trigger, []string) error {
-		return ErrNotPermitted
-	})
+	sm := externalMachine(&current)
 	define(sm)
 	for i := 0; b.Loop(); i++ {
 		p := benchPairs[i&63]

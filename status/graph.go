@@ -63,20 +63,28 @@ type errRefused struct{}
 
 func (errRefused) Error() string { return "refused" }
 
+// externalMachine returns an unconfigured stateless machine whose state
+// is *current, and which refuses unhandled triggers with errRefused
+// instead of stateless's untyped error strings.
+func externalMachine(current *Status) *stateless.StateMachine {
+	sm := stateless.NewStateMachineWithExternalStorage(
+		func(context.Context) (stateless.State, error) { return *current, nil },
+		func(_ context.Context, s stateless.State) error { *current = s.(Status); return nil },
+		stateless.FiringImmediate,
+	)
+	sm.OnUnhandledTrigger(func(context.Context, stateless.State, stateless.Trigger, []string) error {
+		return errRefused{}
+	})
+	return sm
+}
+
 // compile derives the lookup tables by firing every trigger from every
 // status on one stateless machine whose state is stored outside it. It
 // panics when the definition breaks an assumption the SDK relies on: a
 // programmer mistake at definition time.
 func compile(def func(*stateless.StateMachine)) *graph {
 	var current Status
-	sm := stateless.NewStateMachineWithExternalStorage(
-		func(context.Context) (stateless.State, error) { return current, nil },
-		func(_ context.Context, s stateless.State) error { current = s.(Status); return nil },
-		stateless.FiringImmediate,
-	)
-	sm.OnUnhandledTrigger(func(context.Context, stateless.State, stateless.Trigger, []string) error {
-		return errRefused{}
-	})
+	sm := externalMachine(&current)
 	def(sm)
 
 	g := new(graph)
