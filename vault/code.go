@@ -28,23 +28,26 @@ func (s *Service) newCode(now time.Time) (string, *Activation, error) {
 	// Rejection sampling: accept x only below the largest multiple of n
 	// that fits in a uint64, so that x % n has no bias.
 	limit := math.MaxUint64 - math.MaxUint64%n
-	var buf [8 + saltSize]byte
+	// One allocation holds the salt and then the hash. The random number
+	// is read into the hash's place, where the hash overwrites it: the
+	// code never stays in memory the vault keeps.
+	secret := make([]byte, saltSize+sha256.Size)
 	var x uint64
 	for {
-		if _, err := io.ReadFull(s.random, buf[:]); err != nil {
+		if _, err := io.ReadFull(s.random, secret[:saltSize+8]); err != nil {
 			return "", nil, fmt.Errorf("reading random source for an activation code: %w", err)
 		}
-		if x = binary.LittleEndian.Uint64(buf[:8]); x < limit {
+		if x = binary.LittleEndian.Uint64(secret[saltSize:]); x < limit {
 			break
 		}
 	}
 	code := formatCode(x%n, s.policy.Digits)
-	secret := make([]byte, saltSize, saltSize+sha256.Size) // salt, then hash, in one allocation
-	copy(secret, buf[8:])
-	sum := s.hashCode(secret, code)
+	salt, hash := secret[:saltSize:saltSize], secret[saltSize:]
+	sum := s.hashCode(salt, code)
+	copy(hash, sum[:])
 	return code, &Activation{
-		Salt:      secret[:saltSize:saltSize],
-		Hash:      append(secret[saltSize:], sum[:]...),
+		Salt:      salt,
+		Hash:      hash,
 		IssuedAt:  now,
 		ExpiresAt: now.Add(s.policy.TTL),
 	}, nil
@@ -62,16 +65,19 @@ func formatCode(x uint64, digits int) string {
 
 // hashCode returns SHA-256(salt || code), or HMAC-SHA-256(key, salt ||
 // code) when the service has a key ([WithCodeKey]).
-func (s *Service) hashCode(salt []byte, code string) (sum [sha256.Size]byte) {
-	if s.key == nil {
-		b := make([]byte, 0, 64)
-		b = append(append(b, salt...), code...)
-		return sha256.Sum256(b)
+func (s *Service) hashCode(salt []byte, code string) [sha256.Size]byte {
+	if s.key != nil {
+		return s.hmacCode(salt, code)
 	}
+	var buf [64]byte // salt and code fit; append moves to the heap if not
+	return sha256.Sum256(append(append(buf[:0], salt...), code...))
+}
+
+func (s *Service) hmacCode(salt []byte, code string) (sum [sha256.Size]byte) {
 	m := hmac.New(sha256.New, s.key)
 	m.Write(salt)
 	m.Write([]byte(code))
-	m.Sum(sum[:0])
+	copy(sum[:], m.Sum(nil))
 	return sum
 }
 

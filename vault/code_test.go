@@ -18,12 +18,12 @@ import (
 )
 
 // sequence is a random source that yields the given uint64 values, each
-// followed by a 16-byte salt of 0xAB.
+// after a 16-byte salt of 0xAB, as the Service reads them.
 func sequence(xs ...uint64) io.Reader {
 	var b bytes.Buffer
 	for _, x := range xs {
-		binary.Write(&b, binary.LittleEndian, x)
 		b.Write(bytes.Repeat([]byte{0xAB}, 16))
+		binary.Write(&b, binary.LittleEndian, x)
 	}
 	return &b
 }
