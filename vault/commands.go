@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,6 +14,11 @@ import (
 // Import creates Ready vaults, all or none. The batch must be non-empty
 // and name each ID once; an ID that exists already is ErrExists. Guards
 // see each vault as it is about to be created, with trigger zero.
+//
+// Existence is checked before the guards, as for every command; the store
+// settles it again atomically in Create. Without guards that first check
+// would decide nothing Create does not, so it is skipped: a bulk import
+// costs one store call.
 func (s *Service) Import(ctx context.Context, vaults ...NewVault) ([]*Vault, error) {
 	const op = "Import"
 	if ctx == nil {
@@ -32,6 +38,17 @@ func (s *Service) Import(ctx context.Context, vaults ...NewVault) ([]*Vault, err
 		seen[nv.ID] = true
 		if err := checkLabels(nv.Labels); err != nil {
 			return nil, fail(op, nv.ID, err)
+		}
+	}
+	if len(s.guards) > 0 {
+		for _, nv := range vaults {
+			_, err := s.store.Get(ctx, nv.ID)
+			switch {
+			case err == nil:
+				return nil, fail(op, nv.ID, ErrExists)
+			case !errors.Is(err, ErrNotFound):
+				return nil, fail(op, nv.ID, err)
+			}
 		}
 	}
 	now := s.now()

@@ -79,9 +79,12 @@ func WithGuard(g Guard) Option {
 }
 
 // WithObserver adds a function that receives every Event after the store
-// has accepted it, in the order of the calls that produced them per vault.
-// It runs synchronously on the caller's goroutine and must not block.
-// Events never hold an activation code.
+// has accepted it. It runs synchronously on the goroutine of the call that
+// made the change and must not block. Events of concurrent calls on one
+// vault may arrive out of version order: order by Event.Version. When a
+// store applies a change but its reply is lost, the call fails and the
+// observer does not see that event; History always has it. Events never
+// hold an activation code.
 func WithObserver(fn func(Event)) Option {
 	return func(s *Service) { s.observers = append(s.observers, fn) }
 }
