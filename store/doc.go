@@ -11,7 +11,7 @@
 // vaults of each status and the vaults of each owner — so a page of
 // Locked vaults, or of one user's vaults, costs the page and not the
 // fleet. Each index is an ordered set of IDs kept in sorted chunks of a
-// few hundred, so keeping it current on every status or owner change
+// hundred, so keeping it current on every status or owner change
 // moves a chunk, never the whole index.
 //
 // Database adapters live in nested modules under this directory (for

@@ -7,11 +7,12 @@ import (
 )
 
 // chunkMax is the most IDs one chunk of an idSet holds. A full chunk is
-// split in two halves. 512 string headers are 8 KiB: small enough that
-// inserting into or deleting from the middle of a chunk is a cheap
-// memmove, large enough that a set of 100,000 IDs has only a few hundred
-// chunks to binary-search.
-const chunkMax = 512
+// split in two halves. 128 string headers are 2 KiB: small enough that
+// inserting into or deleting from the middle of a chunk, which every
+// status change does twice, is a cheap memmove (512 cost Update a third
+// more), large enough that a set of 100,000 IDs has under 1,600 chunks
+// to binary-search.
+const chunkMax = 128
 
 // idSet is an ordered set of vault IDs: a sorted sequence cut into
 // chunks of at most chunkMax IDs. Every chunk is non-empty and sorted,
@@ -28,6 +29,19 @@ const chunkMax = 512
 type idSet struct {
 	chunks [][]string
 	n      int
+	spare  []string // the last chunk of a set that became empty, for reuse
+}
+
+// newChunk returns a chunk holding ids, with room for one more than
+// chunkMax so that inserting into a full chunk before splitting it never
+// reallocates.
+func (s *idSet) newChunk(ids ...string) []string {
+	c := s.spare
+	s.spare = nil
+	if c == nil {
+		c = make([]string, 0, chunkMax+1)
+	}
+	return append(c, ids...)
 }
 
 // Len returns the number of IDs in the set.
@@ -56,7 +70,7 @@ func (s *idSet) Contains(id string) bool {
 // Insert adds id to the set and reports whether it was missing.
 func (s *idSet) Insert(id string) bool {
 	if len(s.chunks) == 0 {
-		s.chunks = [][]string{{id}}
+		s.chunks = append(s.chunks, s.newChunk(id))
 		s.n = 1
 		return true
 	}
@@ -73,7 +87,7 @@ func (s *idSet) Insert(id string) bool {
 		// Appending past a full last chunk, as an import of ascending
 		// serial numbers does: start a new chunk rather than split, so
 		// that such a set is made of full chunks, not half-full ones.
-		s.chunks = append(s.chunks, []string{id})
+		s.chunks = append(s.chunks, s.newChunk(id))
 		s.n++
 		return true
 	}
@@ -87,7 +101,7 @@ func (s *idSet) Insert(id string) bool {
 	// backing array (with room to grow); the upper half is copied out and
 	// its old slots are cleared so that they do not keep strings alive.
 	half := len(c) / 2
-	upper := slices.Clone(c[half:])
+	upper := s.newChunk(c[half:]...)
 	clear(c[half:])
 	s.chunks[ci] = c[:half]
 	s.chunks = slices.Insert(s.chunks, ci+1, upper)
@@ -113,6 +127,7 @@ func (s *idSet) Delete(id string) bool {
 	switch {
 	case len(c) == 0:
 		s.chunks = slices.Delete(s.chunks, ci, ci+1)
+		s.spare = c // a set that empties and refills (a status few vaults pass through) reuses it
 	case len(c) < chunkMax/4 && ci+1 < len(s.chunks) && len(c)+len(s.chunks[ci+1]) <= chunkMax:
 		s.chunks[ci] = append(c, s.chunks[ci+1]...)
 		s.chunks = slices.Delete(s.chunks, ci+1, ci+2)

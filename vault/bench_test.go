@@ -128,6 +128,41 @@ func BenchmarkSuspendActivate(b *testing.B) {
 	}
 }
 
+// BenchmarkStoreSuspendActivate is not a floor but a breakdown: the same
+// two changes made directly on store.Memory, without the Service — the
+// store's share of BenchmarkSuspendActivate (two deep copies and an
+// index update per change, which the Store contract requires).
+func BenchmarkStoreSuspendActivate(b *testing.B) {
+	ids := fleetIDs()
+	st := store.NewMemory()
+	ctx := context.Background()
+	t0 := time.Now()
+	for _, id := range ids {
+		v := &vault.Vault{ID: id, Status: status.Active, Owner: "alice@example.com", CreatedAt: t0, UpdatedAt: t0}
+		if err := st.Create(ctx, []*vault.Vault{v}, []vault.Event{{VaultID: id, Version: 1}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	act := &vault.Activation{Hash: make([]byte, 32), Salt: make([]byte, 16), IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	change := func(id string, to status.Status, a *vault.Activation) {
+		v, err := st.Get(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		from := v.Status
+		v.Status, v.Activation, v.UpdatedAt = to, a, time.Now()
+		ev := vault.Event{VaultID: id, Version: v.Version + 1, From: from, To: to, Time: v.UpdatedAt}
+		if err := st.Update(ctx, v, []vault.Event{ev}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; b.Loop(); i++ {
+		id := ids[i%fleet]
+		change(id, status.Suspended, act)
+		change(id, status.Active, nil)
+	}
+}
+
 // BenchmarkAssignUnassign issues a key and cancels the issue: Assign
 // draws and hashes a code; Unassign is a plain transition.
 func BenchmarkAssignUnassign(b *testing.B) {

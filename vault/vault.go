@@ -63,17 +63,34 @@ func (a *Activation) Clone() *Activation {
 	if a == nil {
 		return nil
 	}
-	c := *a
-	buf := make([]byte, len(a.Hash)+len(a.Salt)) // one allocation for both
+	// Stores clone on every read and write: put the copy and its bytes in
+	// one allocation when they fit, as a code's salt and hash do.
+	var c *Activation
+	var buf []byte
+	if n := len(a.Hash) + len(a.Salt); n <= activationBytes {
+		ab := &activationWithBytes{a: *a}
+		c, buf = &ab.a, ab.buf[:n]
+	} else {
+		c, buf = new(Activation), make([]byte, n)
+		*c = *a
+	}
 	if a.Hash != nil {
 		c.Hash = buf[:len(a.Hash):len(a.Hash)]
 		copy(c.Hash, a.Hash)
 	}
 	if a.Salt != nil {
-		c.Salt = buf[len(a.Hash):]
+		c.Salt = buf[len(a.Hash):len(a.Hash)+len(a.Salt)]
 		copy(c.Salt, a.Salt)
 	}
-	return &c
+	return c
+}
+
+// activationBytes is room for a salt and a SHA-256 hash.
+const activationBytes = 16 + 32
+
+type activationWithBytes struct {
+	a   Activation
+	buf [activationBytes]byte
 }
 
 // String describes the activation without its hash or salt.
