@@ -10,8 +10,8 @@
 // Memory answers List from ordered secondary indexes — every vault, the
 // vaults of each status and the vaults of each owner — so a page of
 // Locked vaults, or of one user's vaults, costs the page and not the
-// fleet. Each index is an ordered set of IDs kept in sorted chunks of a
-// hundred, so keeping it current on every status or owner change
+// fleet. Each index is an ordered set of IDs kept in sorted chunks of
+// about a hundred, so keeping it current on every status or owner change
 // moves a chunk, never the whole index.
 //
 // Database adapters live in nested modules under this directory (for

@@ -79,7 +79,7 @@ func (a *Activation) Clone() *Activation {
 		copy(c.Hash, a.Hash)
 	}
 	if a.Salt != nil {
-		c.Salt = buf[len(a.Hash):len(a.Hash)+len(a.Salt)]
+		c.Salt = buf[len(a.Hash) : len(a.Hash)+len(a.Salt)]
 		copy(c.Salt, a.Salt)
 	}
 	return c
