@@ -32,15 +32,12 @@ type idSet struct {
 	spare  []string // the last chunk of a set that became empty, for reuse
 }
 
-// newChunk returns a chunk holding ids, with room for one more than
-// chunkMax so that inserting into a full chunk before splitting it never
-// reallocates.
+// newChunk returns a chunk holding ids. It grows as a slice does, so that
+// the many small sets (the vaults of one owner) stay small; a set that
+// emptied hands back its last chunk for reuse.
 func (s *idSet) newChunk(ids ...string) []string {
 	c := s.spare
 	s.spare = nil
-	if c == nil {
-		c = make([]string, 0, chunkMax+1)
-	}
 	return append(c, ids...)
 }
 
@@ -101,7 +98,8 @@ func (s *idSet) Insert(id string) bool {
 	// backing array (with room to grow); the upper half is copied out and
 	// its old slots are cleared so that they do not keep strings alive.
 	half := len(c) / 2
-	upper := s.newChunk(c[half:]...)
+	upper := make([]string, len(c)-half, chunkMax+1) // room to fill without reallocating
+	copy(upper, c[half:])
 	clear(c[half:])
 	s.chunks[ci] = c[:half]
 	s.chunks = slices.Insert(s.chunks, ci+1, upper)
