@@ -160,7 +160,8 @@ func (e *TransitionError) Is(target error) bool { return target == ErrNotPermitt
 
 // Next returns the status a vault in from moves to on trigger t. A pair
 // the lifecycle refuses, including any invalid status or trigger, returns
-// a *[TransitionError] naming both. Next does not allocate.
+// a *[TransitionError] naming both. For valid statuses and triggers Next
+// does not allocate: refusals are prebuilt, shared values.
 func Next(from Status, t Trigger) (Status, error) {
 	if int(from) >= numStatuses || int(t) >= numTriggers {
 		return 0, &TransitionError{From: from, Trigger: t}

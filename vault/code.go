@@ -12,6 +12,11 @@ import (
 
 const saltSize = 16
 
+// maxDraws bounds rejection sampling. A uniform source is rejected with
+// probability below 10^18/2^64 < 6%, so 64 rejections in a row (< 2^-250)
+// mean the source is broken, not unlucky.
+const maxDraws = 64
+
 // pow10 returns 10^n for 0 <= n <= 19.
 func pow10(n int) uint64 {
 	p := uint64(1)
@@ -33,7 +38,10 @@ func (s *Service) newCode(now time.Time) (string, *Activation, error) {
 	// code never stays in memory the vault keeps.
 	secret := make([]byte, saltSize+sha256.Size)
 	var x uint64
-	for {
+	for draws := 0; ; draws++ {
+		if draws == maxDraws {
+			return "", nil, fmt.Errorf("random source gave %d values in a row above %d: it is not random", maxDraws, limit)
+		}
 		if _, err := io.ReadFull(s.random, secret[:saltSize+8]); err != nil {
 			return "", nil, fmt.Errorf("reading random source for an activation code: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hwvault/hwvault/status"
@@ -160,5 +162,63 @@ func TestCodeNeverLeaks(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// counter is a deterministic random source that is not safe for
+// concurrent use: the Service must serialise it.
+type counter struct{ n byte }
+
+func (c *counter) Read(p []byte) (int, error) {
+	for i := range p {
+		c.n++
+		p[i] = c.n
+	}
+	return len(p), nil
+}
+
+func TestCustomRandomSourceIsSerialised(t *testing.T) {
+	f := newFixture(t, vault.WithRandom(&counter{}))
+	ids := []string{"HK-1", "HK-2", "HK-3", "HK-4"}
+	for _, id := range ids {
+		f.inStatus(id, status.Reserved)
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			for range 50 {
+				if _, _, err := f.svc.ReissueCode(f.ctx, id); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait() // -race reports unserialised reads of the counter
+}
+
+// A source that never yields a usable value is an error, not a hang.
+func TestBrokenRandomSource(t *testing.T) {
+	f := newFixture(t, vault.WithRandom(bytes.NewReader(bytes.Repeat([]byte{0xFF}, 1<<20))))
+	f.importIDs("HK-1")
+	if _, _, err := f.svc.Assign(f.ctx, "HK-1", "alice"); err == nil || !strings.Contains(err.Error(), "not random") {
+		t.Fatalf("Assign with an all-0xFF source = %v; want an error saying the source is not random", err)
+	}
+}
+
+func TestActivationJSONOmitsHashAndSalt(t *testing.T) {
+	f := newFixture(t)
+	f.inStatus("HK-1", status.Reserved)
+	v := f.get("HK-1")
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range [][]byte{v.Activation.Hash, v.Activation.Salt} {
+		if bytes.Contains(b, []byte(base64.StdEncoding.EncodeToString(secret))) {
+			t.Fatalf("json.Marshal(vault) carries the code's hash or salt: %s", b)
+		}
+	}
+	if !bytes.Contains(b, []byte(`"ExpiresAt"`)) {
+		t.Fatalf("json.Marshal(vault) lost the rest of the activation: %s", b)
 	}
 }

@@ -21,8 +21,8 @@ import (
 // costs one store call.
 func (s *Service) Import(ctx context.Context, vaults ...NewVault) ([]*Vault, error) {
 	const op = "Import"
-	if ctx == nil {
-		return nil, fail(op, "", fmt.Errorf("nil context: %w", ErrInvalidArgument))
+	if err := checkContext(ctx); err != nil {
+		return nil, fail(op, "", err)
 	}
 	if len(vaults) == 0 {
 		return nil, fail(op, "", fmt.Errorf("empty batch: %w", ErrInvalidArgument))
@@ -70,7 +70,13 @@ func (s *Service) Import(ctx context.Context, vaults ...NewVault) ([]*Vault, err
 		events[i] = Event{VaultID: v.ID, Version: 1, Action: ActionImport, From: status.Ready, To: status.Ready, Actor: actor, Time: now}
 	}
 	if err := s.store.Create(ctx, created, events); err != nil {
-		return nil, fail(op, vaults[0].ID, err)
+		if len(vaults) == 1 {
+			return nil, fail(op, vaults[0].ID, err)
+		}
+		// The store's error names the vault it refused, if one: blame no
+		// single vault of the batch, but say which batch it was.
+		return nil, fail(op, "", fmt.Errorf("batch of %d, %s to %s: %w",
+			len(vaults), quoteID(vaults[0].ID), quoteID(vaults[len(vaults)-1].ID), err))
 	}
 	s.notify(events...)
 	return created, nil
@@ -128,9 +134,8 @@ func (s *Service) Activate(ctx context.Context, id, code string) (*Vault, error)
 		return nil, fail("Activate", id, err)
 	}
 	return s.apply(ctx, "Activate", id, func(cur *Vault, now time.Time) (result, error) {
-		if !status.Can(cur.Status, status.Activate) {
-			_, err := status.Next(cur.Status, status.Activate)
-			return result{}, err
+		if _, err := status.Next(cur.Status, status.Activate); err != nil {
+			return result{}, refusal(err)
 		}
 		a := cur.Activation
 		if a == nil {
@@ -158,7 +163,7 @@ func (s *Service) Activate(ctx context.Context, id, code string) (*Vault, error)
 func (s *Service) wrongCode(cur *Vault) (result, error) {
 	to, err := status.Next(cur.Status, status.Lock)
 	if err != nil {
-		return result{}, err // the graph lets every status that accepts codes lock
+		return result{}, refusal(err) // the graph lets every status that accepts codes lock
 	}
 	next := cur
 	next.Activation.Attempts++

@@ -5,9 +5,11 @@ import (
 	"fmt"
 )
 
-// Sentinel errors. Every error the Service returns is an [*Error] that
-// wraps one of these (or an error from package status), so callers match
-// with errors.Is.
+// Sentinel errors. Every error the Service returns is an [*Error]; every
+// refusal wraps one of these (or an error from package status), so
+// callers match with errors.Is. Failures that are not refusals — a store's
+// own I/O error, a broken random source, a cancelled context — wrap what
+// caused them instead.
 var (
 	// ErrNotFound: no vault (or account) with that ID.
 	ErrNotFound = errors.New("not found")

@@ -38,12 +38,17 @@ func validText(s string, min, max int, newline bool) bool {
 		if (unicode.IsControl(r) && !(newline && r == '\n')) || r == '\u2028' || r == '\u2029' {
 			return false
 		}
+		switch r { // bidirectional controls and invisible characters
+		case '\u061C', '\u200B', '\u200E', '\u200F', '\u202A', '\u202B', '\u202C', '\u202D', '\u202E',
+			'\u2060', '\u2066', '\u2067', '\u2068', '\u2069', '\uFEFF':
+			return false
+		}
 	}
 	return true
 }
 
 func addTexts(f *testing.F) {
-	for _, s := range []string{"alice@example.com", "", "a\nb", "a\r\nb", "\xff", "Zoë", strings.Repeat("é", 128), strings.Repeat("x", 1025), "\u2028", "\x1b[0m", "\t"} {
+	for _, s := range []string{"alice@example.com", "", "a\nb", "a\r\nb", "\xff", "Zoë", strings.Repeat("é", 128), strings.Repeat("x", 1025), "\u2028", "\x1b[0m", "\t", "admin\u202e\u2066moc.live@", "zero\u200bwidth", "ZWNJ\u200cok"} {
 		f.Add(s)
 	}
 }

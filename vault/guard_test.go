@@ -3,6 +3,7 @@ package vault_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/hwvault/hwvault/status"
@@ -45,8 +46,14 @@ func TestGuardVetoes(t *testing.T) {
 
 	// Refusals by the lifecycle come before guards: the guard is not asked.
 	calls = nil
-	if _, err := f.svc.Lock(f.ctx, "HK-1", status.LockedByInvalidPin); !errors.Is(err, status.ErrNotPermitted) {
+	_, err = f.svc.Lock(f.ctx, "HK-1", status.LockedByInvalidPin)
+	var te *status.TransitionError
+	if !errors.Is(err, status.ErrNotPermitted) || !errors.As(err, &te) {
 		t.Fatalf("Lock on Deactivated = %v", err)
+	}
+	te.From = status.Compromised // the caller's own copy: nobody else sees this
+	if _, err := status.Next(status.Deactivated, status.Lock); !strings.Contains(err.Error(), "from Deactivated") {
+		t.Fatalf("changing a refusal a command returned changed status.Next's: %v", err)
 	}
 	if len(calls) != 0 {
 		t.Errorf("guard consulted for a command the lifecycle refuses: %+v", calls)

@@ -61,7 +61,8 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithRandom sets the source of activation codes and salts. The default
-// is crypto/rand.Reader; anything else is for tests and simulations.
+// is crypto/rand.Reader; anything else is for tests and simulations, and
+// the Service serialises its reads.
 func WithRandom(r io.Reader) Option {
 	return func(s *Service) { s.random = r }
 }
@@ -94,16 +95,24 @@ func WithObserver(fn func(Event)) Option {
 // few enough values that anyone holding its plain salted hash can find it
 // by trying them all; with a key kept outside the store, a copy of the
 // database alone does not reveal pending codes. Every replica must use the
-// same key, and changing it invalidates pending codes.
+// same key, and changing it invalidates pending codes. A key shorter than
+// 16 bytes (an unset environment variable, say) makes NewService panic
+// rather than quietly fall back to the unkeyed hash.
 func WithCodeKey(key []byte) Option {
-	k := append([]byte(nil), key...)
+	k := append(make([]byte, 0, len(key)), key...) // non-nil even when empty, so NewService sees it
 	return func(s *Service) { s.key = k }
 }
+
+// minCodeKey is the shortest key WithCodeKey accepts, in bytes.
+const minCodeKey = 16
 
 type actorKey struct{}
 
 // WithActor returns a context that records actor (a user name, service
 // account...) on every Event the Service stores for calls made with it.
+// An actor is at most 256 bytes of valid UTF-8 without control
+// characters; commands called with any other refuse with
+// ErrInvalidArgument before they touch the store.
 func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
 }

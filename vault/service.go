@@ -2,9 +2,11 @@ package vault
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/hwvault/hwvault/status"
@@ -17,7 +19,9 @@ const maxAttempts = 5
 // Service applies lifecycle commands to the vaults in a [Store]. It is
 // safe for concurrent use, also by several Services (in several processes)
 // sharing one store: every change is a compare-and-swap on the vault's
-// version, retried on the fresh state when another change won.
+// version, retried on the fresh state when another change won. The clock,
+// guards and observers it is given are called concurrently and must be
+// safe for that; a random source other than crypto/rand's is serialised.
 //
 // Every command validates its arguments before touching the store, then
 // checks, in this order, that the vault exists, that its status permits
@@ -69,8 +73,27 @@ func NewService(st Store, opts ...Option) *Service {
 			panic(fmt.Sprintf("vault: NewService: observer %d is nil", i))
 		}
 	}
+	if s.key != nil && len(s.key) < minCodeKey {
+		panic(fmt.Sprintf("vault: NewService: WithCodeKey needs at least %d bytes, got %d", minCodeKey, len(s.key)))
+	}
+	if s.random != rand.Reader {
+		s.random = &lockedReader{r: s.random} // commands draw codes concurrently
+	}
 	s.policy = s.policy.withDefaults()
 	return s
+}
+
+// lockedReader serialises reads from a random source that may not be safe
+// for concurrent use (a seeded generator in tests and simulations).
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
 }
 
 // Policy returns the activation code policy in force, defaults filled in.
@@ -81,10 +104,19 @@ func fail(op, id string, err error) error { return &Error{Op: op, ID: id, Err: e
 
 // checkCall validates what every command on one vault needs.
 func checkCall(ctx context.Context, id string) error {
+	if err := checkContext(ctx); err != nil {
+		return err
+	}
+	return CheckID(id)
+}
+
+// checkContext refuses a nil context and a malformed actor, which every
+// event would record.
+func checkContext(ctx context.Context) error {
 	if ctx == nil {
 		return fmt.Errorf("nil context: %w", ErrInvalidArgument)
 	}
-	return CheckID(id)
+	return checkText("actor", ActorFrom(ctx), 0, maxActor, false)
 }
 
 // result is what a command decided, given the vault's current state.
@@ -168,13 +200,25 @@ func (s *Service) guard(ctx context.Context, cur *Vault, t status.Trigger) error
 func (s *Service) transition(ctx context.Context, cur *Vault, t status.Trigger, reason status.Reason, description string) (*Vault, Event, error) {
 	to, err := status.Next(cur.Status, t)
 	if err != nil {
-		return nil, Event{}, err
+		return nil, Event{}, refusal(err)
 	}
 	if err := s.guard(ctx, cur, t); err != nil {
 		return nil, Event{}, err
 	}
 	cur.Status, cur.Reason, cur.Description = to, reason, description
 	return cur, Event{Action: ActionTransition, Trigger: t}, nil
+}
+
+// refusal returns the caller's own copy of a *status.TransitionError:
+// status.Next returns shared, read-only values, and errors.As would hand
+// callers a pointer into them.
+func refusal(err error) error {
+	var te *status.TransitionError
+	if errors.As(err, &te) {
+		c := *te
+		return &c
+	}
+	return err
 }
 
 // checkReason validates a command's reason against its trigger's
@@ -216,8 +260,8 @@ func (s *Service) History(ctx context.Context, id string) ([]Event, error) {
 
 // List returns one page of vaults matching f, ordered by ID.
 func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
-	if ctx == nil {
-		return Page{}, fail("List", "", fmt.Errorf("nil context: %w", ErrInvalidArgument))
+	if err := checkContext(ctx); err != nil {
+		return Page{}, fail("List", "", err)
 	}
 	if err := f.Validate(); err != nil {
 		return Page{}, fail("List", "", err)

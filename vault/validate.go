@@ -10,6 +10,7 @@ import (
 const (
 	maxID          = 64
 	maxOwner       = 256
+	maxActor       = 256
 	maxAccountName = 256
 	maxLogin       = 256
 	maxDescription = 1024
@@ -35,8 +36,10 @@ func checkID(what, id string) error {
 	return nil
 }
 
-// checkText validates free text: length in bytes, valid UTF-8, and no
-// control characters (newlines allowed only when multiline).
+// checkText validates free text: length in bytes, valid UTF-8, no control
+// characters (newlines allowed only when multiline), and none of the
+// invisible or bidirectional-control characters that let text shown in an
+// admin UI or an audit log read differently from what it is.
 func checkText(what, s string, min, max int, multiline bool) error {
 	if len(s) < min || len(s) > max {
 		return fmt.Errorf("%s must be %d-%d bytes, is %d: %w", what, min, max, len(s), ErrInvalidArgument)
@@ -48,9 +51,24 @@ func checkText(what, s string, min, max int, multiline bool) error {
 		if multiline && r == '\n' {
 			continue
 		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || deceptive(r) {
 			return fmt.Errorf("%s has control character %U at byte %d: %w", what, r, i, ErrInvalidArgument)
 		}
 	}
 	return nil
+}
+
+// deceptive reports the bidirectional controls and invisible characters
+// refused in text: marks and embeddings that reorder what follows (the
+// "Trojan Source" characters), the zero-width space and word joiner, and
+// the byte-order mark. Zero-width joiners (U+200C, U+200D) stay allowed:
+// Persian and Indic names and emoji need them.
+func deceptive(r rune) bool {
+	switch {
+	case r == '\u061C', r == '\u200B', r == '\u200E', r == '\u200F', r == '\u2060', r == '\uFEFF':
+		return true
+	case '\u202A' <= r && r <= '\u202E', '\u2066' <= r && r <= '\u2069':
+		return true
+	}
+	return false
 }

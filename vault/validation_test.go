@@ -47,6 +47,26 @@ func TestBadInput(t *testing.T) {
 			_, err := s.List(nilCtx, vault.Filter{})
 			return err
 		}},
+		{"actor with NUL", func(ctx context.Context, s *vault.Service, id string) error {
+			_, err := s.Lock(vault.WithActor(ctx, "admin\x00"), id, status.LockedByInvalidPin)
+			return err
+		}},
+		{"actor invalid UTF-8", func(ctx context.Context, s *vault.Service, _ string) error {
+			_, err := s.Import(vault.WithActor(ctx, "\xff"), vault.NewVault{ID: "N-1"})
+			return err
+		}},
+		{"actor too long", func(ctx context.Context, s *vault.Service, _ string) error {
+			_, err := s.List(vault.WithActor(ctx, long(257)), vault.Filter{})
+			return err
+		}},
+		{"owner with RLO", func(ctx context.Context, s *vault.Service, id string) error {
+			_, _, err := s.Assign(ctx, id, "admin\u202e\u2066moc.live@")
+			return err
+		}},
+		{"description with zero-width space", func(ctx context.Context, s *vault.Service, id string) error {
+			_, err := s.Withdraw(ctx, id, status.Broken, "bro\u200bken")
+			return err
+		}},
 		{"empty owner", func(ctx context.Context, s *vault.Service, id string) error {
 			_, _, err := s.Assign(ctx, id, "")
 			return err
@@ -232,8 +252,10 @@ func TestCheckOrder(t *testing.T) {
 	if _, err := f.svc.DeleteAccount(f.ctx, "HK-2", "nope"); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("unknown account = %v; want ErrNotFound", err)
 	}
-	if _, err := f.svc.Import(f.ctx, vault.NewVault{ID: "HK-3"}, vault.NewVault{ID: "HK-2"}); !errors.Is(err, vault.ErrExists) {
-		t.Errorf("importing an existing ID = %v; want ErrExists", err)
+	_, err = f.svc.Import(f.ctx, vault.NewVault{ID: "HK-3"}, vault.NewVault{ID: "HK-2"})
+	var ve *vault.Error
+	if !errors.Is(err, vault.ErrExists) || !strings.Contains(err.Error(), `"HK-2"`) || !errors.As(err, &ve) || ve.ID == "HK-3" {
+		t.Errorf("importing an existing ID = %v; want ErrExists naming HK-2, not blaming HK-3", err)
 	}
 	if _, err := f.svc.Get(f.ctx, "HK-3"); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("a failed import stored part of its batch: Get(HK-3) = %v", err)
@@ -265,6 +287,8 @@ func TestNewServicePanicsOnProgrammerMistakes(t *testing.T) {
 		"19 digits":      func() { vault.NewService(st, vault.WithCodePolicy(vault.CodePolicy{Digits: 19})) },
 		"negative TTL":   func() { vault.NewService(st, vault.WithCodePolicy(vault.CodePolicy{TTL: -1})) },
 		"negative tries": func() { vault.NewService(st, vault.WithCodePolicy(vault.CodePolicy{MaxAttempts: -1})) },
+		"empty code key": func() { vault.NewService(st, vault.WithCodeKey(nil)) },
+		"short code key": func() { vault.NewService(st, vault.WithCodeKey([]byte("secret"))) },
 	}
 	for name, fn := range cases {
 		t.Run(name, func(t *testing.T) {

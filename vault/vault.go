@@ -47,12 +47,14 @@ type Account struct {
 }
 
 // Activation is a pending activation code. It holds only a salted hash
-// of the code, never the code itself; its String and Format methods
-// redact even the hash, because a short decimal code can be recovered from
-// its hash by trying every code.
+// of the code, never the code itself. Even the hash is kept out of sight:
+// a short decimal code can be recovered from its hash by trying every
+// code, so String and Format redact it and JSON leaves Hash and Salt out.
+// A store that keeps vaults as JSON documents must encode those two
+// itself (storetest.Run fails a store that loses them).
 type Activation struct {
-	Hash      []byte    // SHA-256 of Salt and the code, keyed (HMAC) when the Service has a code key
-	Salt      []byte    // random, per code
+	Hash      []byte    `json:"-"` // SHA-256 of Salt and the code, keyed (HMAC) when the Service has a code key
+	Salt      []byte    `json:"-"` // random, per code
 	IssuedAt  time.Time // when the code was issued
 	ExpiresAt time.Time // the code is valid while now < ExpiresAt
 	Attempts  int       // wrong codes counted so far
