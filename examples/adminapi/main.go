@@ -115,6 +115,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on (port 0 picks a free one)")
 	seed := fs.Bool("seed", false, "import a few demo keys at start-up")
+	var allowHosts hostList
+	fs.Var(&allowHosts, "allow-host", "also accept requests whose Host is `name[:port]` (repeatable, or comma-separated);\n"+
+		"without a port any port; by default only the -addr host and localhost, 127.0.0.1 and [::1] with the listen port")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -123,20 +126,26 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	log := slog.New(slog.NewTextHandler(stdout, nil))
-	svc := vault.NewService(store.NewMemory())
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	// The allowed Hosts need the port bound, which -addr :0 leaves open.
+	// Listen accepted both addresses, so they split.
+	host, _, _ := net.SplitHostPort(*addr)
+	boundHost, port, _ := net.SplitHostPort(ln.Addr().String())
+	hosts := append(defaultHosts(port, host, boundHost), allowHosts...)
+	api := newHandler(store.NewMemory(), log, options{allowedHosts: hosts})
 	if *seed {
-		if err := seedDemo(ctx, svc); err != nil {
+		if err := seedDemo(ctx, api.svc); err != nil {
+			ln.Close()
 			return fmt.Errorf("seeding: %w", err)
 		}
 		log.Info("seeded demo keys", "ids", "HK-0001..HK-0005")
 	}
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	log.Info("listening", "url", "http://"+ln.Addr().String())
-	return serve(ctx, ln, newHandler(svc, log), log)
+	log.Info("listening", "url", "http://"+ln.Addr().String(), "hosts", hostList(hosts).String())
+	return serve(ctx, ln, api, log)
 }
 
 // seedDemo imports the demo keys, Ready to be assigned.

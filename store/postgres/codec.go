@@ -17,8 +17,13 @@ import (
 // columns and back. Times are stored as timestamptz, which keeps
 // microseconds, and read back in UTC. Labels and accounts are JSONB in a
 // format of their own (storedAccount), so that renaming a Go field never
-// changes what is stored. A vault read back has nil Labels and Accounts
-// where it has none, whether it was stored with nil or empty ones.
+// changes what is stored. They are passed as JSON text that the SQL casts
+// to jsonb ($6::jsonb), which every pgx.QueryExecMode sends as the same
+// text: as []byte, the modes that do not ask the server for parameter
+// types (QueryExecModeExec, QueryExecModeSimpleProtocol, which PgBouncer's
+// transaction pooling needs) would send bytea. A vault read back has nil
+// Labels and Accounts where it has none, whether it was stored with nil
+// or empty ones, and likewise a nil or empty Activation.Hash and Salt.
 
 // storedAccount is how an account is stored in the accounts column.
 type storedAccount struct {
@@ -30,7 +35,7 @@ type storedAccount struct {
 
 // vaultArgs returns the values of v's columns, in the order of
 // vaultColumns (without version): the parameters $1..$14 of insertVault
-// and updateVault.
+// and updateVault, labels and accounts ($6, $7) as JSON text.
 func vaultArgs(v *vault.Vault) ([]any, error) {
 	labels, err := encodeLabels(v.Labels)
 	if err != nil {
@@ -59,30 +64,32 @@ func vaultArgs(v *vault.Vault) ([]any, error) {
 }
 
 // encodeLabels returns labels as a JSON object; {} for none.
-func encodeLabels(labels map[string]string) ([]byte, error) {
+func encodeLabels(labels map[string]string) (string, error) {
 	for k, val := range labels {
 		// encoding/json would replace invalid UTF-8 silently, and the
 		// label would not read back as it was given.
 		if !utf8.ValidString(k) || !utf8.ValidString(val) {
-			return nil, fmt.Errorf("label %q is not valid UTF-8: %w", k, vault.ErrInvalidArgument)
+			return "", fmt.Errorf("label %q is not valid UTF-8: %w", k, vault.ErrInvalidArgument)
 		}
 	}
 	if len(labels) == 0 {
-		return []byte("{}"), nil
+		return "{}", nil
 	}
-	return json.Marshal(labels)
+	b, err := json.Marshal(labels)
+	return string(b), err
 }
 
 // encodeAccounts returns accounts as a JSON array; [] for none.
-func encodeAccounts(accounts []vault.Account) ([]byte, error) {
+func encodeAccounts(accounts []vault.Account) (string, error) {
 	stored := make([]storedAccount, len(accounts))
 	for i, a := range accounts {
 		if !utf8.ValidString(a.ID) || !utf8.ValidString(a.Name) || !utf8.ValidString(a.Login) {
-			return nil, fmt.Errorf("account %q is not valid UTF-8: %w", a.ID, vault.ErrInvalidArgument)
+			return "", fmt.Errorf("account %q is not valid UTF-8: %w", a.ID, vault.ErrInvalidArgument)
 		}
 		stored[i] = storedAccount(a)
 	}
-	return json.Marshal(stored)
+	b, err := json.Marshal(stored)
+	return string(b), err
 }
 
 // scanVault reads one row of vaultColumns and version.
@@ -121,14 +128,23 @@ func scanVault(row pgx.Row) (*vault.Vault, error) {
 	}
 	if issued != nil { // the five columns of the code are NULL together, when there is none
 		v.Activation = &vault.Activation{
-			Hash:      hash,
-			Salt:      salt,
+			Hash:      nilIfEmpty(hash),
+			Salt:      nilIfEmpty(salt),
 			IssuedAt:  issued.UTC(),
 			ExpiresAt: expires.UTC(),
 			Attempts:  int(*attempts),
 		}
 	}
 	return &v, nil
+}
+
+// nilIfEmpty returns b, or nil when b is empty: pgx reads an empty bytea
+// as an empty, non-nil slice.
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // eventRecord is an event as the columns of the events table hold it.
@@ -201,21 +217,24 @@ func (b *eventBatch) args() []any {
 		b.reasons, b.descriptions, b.accounts, b.actors, b.times}
 }
 
-// scanEvent reads one row of eventColumns.
-func scanEvent(row pgx.CollectableRow) (vault.Event, error) {
+// scanEvent reads one row of the history query: an event, or the row of
+// NULLs that stands for a vault without events, for which ok is false.
+// The columns are NOT NULL in the table, so one is NULL when all are.
+func scanEvent(row pgx.Row) (e vault.Event, ok bool, err error) {
 	var (
-		e                      vault.Event
-		version                int64
-		action                 string
-		trigger, from, to, rsn int16
-		at                     time.Time
+		vaultID, action, description, account, actor *string
+		version                                      *int64
+		trigger, from, to, reason                    *int16
+		at                                           *time.Time
 	)
-	err := row.Scan(&e.VaultID, &version, &action, &trigger, &from, &to, &rsn,
-		&e.Description, &e.Account, &e.Actor, &at)
-	if err != nil {
-		return vault.Event{}, err
+	err = row.Scan(&vaultID, &version, &action, &trigger, &from, &to, &reason,
+		&description, &account, &actor, &at)
+	if err != nil || version == nil {
+		return vault.Event{}, false, err
 	}
-	e.Version, e.Action, e.Time = uint64(version), vault.Action(action), at.UTC()
-	e.Trigger, e.From, e.To, e.Reason = status.Trigger(trigger), status.Status(from), status.Status(to), status.Reason(rsn)
-	return e, nil
+	return vault.Event{
+		VaultID: *vaultID, Version: uint64(*version), Action: vault.Action(*action),
+		Trigger: status.Trigger(*trigger), From: status.Status(*from), To: status.Status(*to), Reason: status.Reason(*reason),
+		Description: *description, Account: *account, Actor: *actor, Time: at.UTC(),
+	}, true, nil
 }

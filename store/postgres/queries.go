@@ -12,12 +12,15 @@ import (
 
 // vaultColumns are the columns of the vaults table in the order vaultArgs
 // encodes them ($1..$14) and scanVault reads them (the same, then version).
+// Labels and accounts ($6, $7) come as JSON text, which every statement
+// casts to jsonb: see codec.go.
 const vaultColumns = `id, status, reason, description, owner, labels, accounts,
 	code_hash, code_salt, code_issued_at, code_expires_at, code_attempts,
 	created_at, updated_at`
 
 // eventColumns are the columns of the events table in the order
-// eventRecord.args and eventBatch.args encode them and scanEvent reads them.
+// eventRecord.args and eventBatch.args encode them and scanEvent reads
+// them (from history, which qualifies them).
 const eventColumns = `vault_id, version, action, trigger, from_status, to_status,
 	reason, description, account, actor, time`
 
@@ -39,17 +42,19 @@ const (
 	// insertVault stores one new vault at version 1, unless its ID is
 	// taken: then it stores nothing and reports no row affected.
 	insertVault = `INSERT INTO {schema}.vaults (` + vaultColumns + `, version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, 1)
 ON CONFLICT (id) DO NOTHING`
 
 	// getVault reads one vault.
 	getVault = `SELECT ` + vaultColumns + `, version FROM {schema}.vaults WHERE id = $1`
 
-	// vaultExists tells a vault without events from a missing one.
-	vaultExists = `SELECT EXISTS (SELECT 1 FROM {schema}.vaults WHERE id = $1)`
-
-	// history reads a vault's events in version order.
-	history = `SELECT ` + eventColumns + ` FROM {schema}.events WHERE vault_id = $1 ORDER BY version`
+	// history reads a vault's events in version order, and whether the
+	// vault exists, in one statement and so from one snapshot: no rows
+	// when there is no such vault, one row of NULLs when it has no events.
+	history = `SELECT e.vault_id, e.version, e.action, e.trigger, e.from_status, e.to_status,
+	e.reason, e.description, e.account, e.actor, e.time
+FROM {schema}.vaults v LEFT JOIN {schema}.events e ON e.vault_id = v.id
+WHERE v.id = $1 ORDER BY e.version`
 )
 
 // insertEvents appends the events of an eventBatch ($1..$11), any number
@@ -75,7 +80,7 @@ func updateVault(n int) string {
 	var b strings.Builder
 	b.WriteString(`WITH changed AS (
 	UPDATE {schema}.vaults SET
-		status = $2, reason = $3, description = $4, owner = $5, labels = $6, accounts = $7,
+		status = $2, reason = $3, description = $4, owner = $5, labels = $6::jsonb, accounts = $7::jsonb,
 		code_hash = $8, code_salt = $9, code_issued_at = $10, code_expires_at = $11, code_attempts = $12,
 		created_at = $13, updated_at = $14, version = version + 1
 	WHERE id = $1 AND version = $15
@@ -136,7 +141,7 @@ func listVaults(byStatus, byOwner bool) string {
 type queries struct {
 	schema string // quoted
 
-	insertVault, insertEvents, getVault, vaultExists, history string
+	insertVault, insertEvents, getVault, history string
 
 	update [4]string    // updateVault(n) for n events, for the usual few
 	list   [2][2]string // by [filter has a status][filter has an owner]
@@ -148,7 +153,6 @@ func newQueries(schema string) queries {
 	q.insertVault = q.fill(insertVault)
 	q.insertEvents = q.fill(insertEvents)
 	q.getVault = q.fill(getVault)
-	q.vaultExists = q.fill(vaultExists)
 	q.history = q.fill(history)
 	for n := range q.update {
 		q.update[n] = q.fill(updateVault(n))
