@@ -4,11 +4,13 @@ package main
 // types, and how errors become HTTP statuses and error bodies.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/hwvault/hwvault/status"
@@ -17,9 +19,10 @@ import (
 
 // ---- Requests ----------------------------------------------------------
 //
-// Every request body is one JSON object; unknown fields are refused. An
-// empty body reads as {}, so a command without parameters may be sent
-// without one.
+// Every request body is one JSON object; unknown fields, keys that match
+// a field only without regard to case, and keys given twice are refused
+// (see decode). An empty body reads as {}, so a command without
+// parameters may be sent without one.
 
 type importRequest struct {
 	Vaults []newVault `json:"vaults"`
@@ -151,6 +154,20 @@ type importResponse struct {
 	Vaults []*vaultView `json:"vaults"` // in the order of the request
 }
 
+// A locator is a response body that names the resource a request
+// created, for the Location header.
+type locator interface{ location() string }
+
+// location is the created vault's URL path when the import created one
+// vault. A batch of several has no one URL to give, so none is given;
+// the body lists them all.
+func (r importResponse) location() string {
+	if len(r.Vaults) != 1 {
+		return ""
+	}
+	return "/v1/vaults/" + url.PathEscape(r.Vaults[0].ID)
+}
+
 type listResponse struct {
 	Vaults []*vaultView `json:"vaults"`
 	Next   string       `json:"next"` // pass as ?after= for the next page; "" on the last page
@@ -213,8 +230,10 @@ type errorBody struct {
 // that matches (errors.Is) wins, so the order matters:
 //   - ErrRejected comes first because it also wraps the guard's own
 //     error, which may wrap anything, even another sentinel.
-//   - status.ErrInvalidReason is also wrapped by ErrInvalidArgument;
-//     both are 400 invalid_argument.
+//
+// status.ErrInvalidReason has no row: the Service checks reasons before
+// anything else and wraps that error in ErrInvalidArgument, and decoding
+// a reason that is not one is status.ErrUnknown.
 var errorMapping = []struct {
 	target error
 	status int
@@ -230,9 +249,13 @@ var errorMapping = []struct {
 	{vault.ErrCodeExpired, http.StatusUnprocessableEntity, "code_expired"},
 	{vault.ErrConfirmation, http.StatusUnprocessableEntity, "confirmation"},
 	{vault.ErrInvalidArgument, http.StatusBadRequest, "invalid_argument"},
-	{status.ErrInvalidReason, http.StatusBadRequest, "invalid_argument"},
 	{status.ErrUnknown, http.StatusBadRequest, "invalid_argument"},
 }
+
+// statusClientClosedRequest is nginx's status for a request whose client
+// went away before the answer; nobody reads it, but logs and middleware
+// can tell it from an answer.
+const statusClientClosedRequest = 499
 
 // httpError is an error this program raises itself (a malformed body, a
 // missing header...) with the HTTP status and code it answers with.
@@ -258,29 +281,143 @@ type changedError struct {
 func (e *changedError) Error() string { return e.err.Error() }
 func (e *changedError) Unwrap() error { return e.err }
 
-// classify returns the HTTP status and error code for err, and whether
-// err is one the client may see. Anything unexpected is a 500 whose
-// details stay in the server log.
-func classify(err error) (httpStatus int, code string, public bool) {
+// storeError marks an error that the Store returned: its text is the
+// store's, and may hold driver or database details. It wraps the error
+// unchanged, so the Service and errors.Is see through it.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// markStore returns st with every error it returns marked as a
+// *storeError. newHandler builds its Service over it, so that
+// [publicMessage] can tell where an error's text comes from.
+func markStore(st vault.Store) vault.Store { return markedStore{st} }
+
+type markedStore struct{ st vault.Store }
+
+func mark(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &storeError{err}
+}
+
+func (m markedStore) Create(ctx context.Context, vaults []*vault.Vault, events []vault.Event) error {
+	return mark(m.st.Create(ctx, vaults, events))
+}
+
+func (m markedStore) Get(ctx context.Context, id string) (*vault.Vault, error) {
+	v, err := m.st.Get(ctx, id)
+	return v, mark(err)
+}
+
+func (m markedStore) Update(ctx context.Context, v *vault.Vault, events []vault.Event) error {
+	return mark(m.st.Update(ctx, v, events))
+}
+
+func (m markedStore) List(ctx context.Context, f vault.Filter) (vault.Page, error) {
+	p, err := m.st.List(ctx, f)
+	return p, mark(err)
+}
+
+func (m markedStore) History(ctx context.Context, id string) ([]vault.Event, error) {
+	evs, err := m.st.History(ctx, id)
+	return evs, mark(err)
+}
+
+// classify returns the HTTP status and error code for err, and the
+// sentinel it matched (nil for this program's own errors). Anything
+// unexpected is a 500 whose details stay in the server log.
+func classify(err error) (httpStatus int, code string, target error) {
 	var he *httpError
 	if errors.As(err, &he) {
-		return he.status, he.code, true
+		return he.status, he.code, nil
 	}
 	for _, m := range errorMapping {
 		if errors.Is(err, m.target) {
-			return m.status, m.code, true
+			return m.status, m.code, m.target
 		}
 	}
-	return http.StatusInternalServerError, "internal", false
+	return http.StatusInternalServerError, "internal", nil
 }
 
-// writeError answers err as a JSON error body; see [classify].
+// publicMessage returns the message the client sees for err, a 4xx that
+// matched the sentinel target, and whether it withheld text of err. The
+// rule is where the text comes from:
+//
+//   - An error that holds a *storeError came from the store, whose text
+//     may be a driver's ("ERROR: invalid input syntax for type json
+//     (SQLSTATE 22P02)"). The client sees only what the *vault.Error and
+//     the sentinel say: `vault: Get "HK-1": not found`. Stores may return
+//     ErrNotFound, ErrExists, ErrConflict and ErrInvalidArgument; the
+//     Service's retries wrap a store's ErrConflict; a guard that calls
+//     the store may wrap any of it; the rule is the same for all.
+//   - Anything else is the Service's own making, shown whole: its
+//     validation ("owner must be 1-256 bytes, is 0"), the lifecycle's
+//     refusals (*status.TransitionError), the code checks, and under
+//     ErrRejected the guard's error, which is host policy written for
+//     users. This program's own errors (httpError, a status name that
+//     does not parse) describe the request and are shown whole too.
+//
+// The criterion is exact because newHandler builds the Service over
+// [markStore]: every error the store returns is marked, whatever it wraps.
+func publicMessage(err, target error) (message string, withheld bool) {
+	var se *storeError
+	if target == nil || !errors.As(err, &se) {
+		return err.Error(), false
+	}
+	ve := &vault.Error{Err: target}
+	var e *vault.Error
+	if errors.As(err, &e) {
+		ve.Op, ve.ID = e.Op, e.ID
+		if e.Op == "Import" {
+			// The Service names the batch's first vault, which need not
+			// be the one the store refused.
+			ve.ID = ""
+		}
+	}
+	if ve.Op == "" {
+		return target.Error(), true
+	}
+	return ve.Error(), true
+}
+
+// writeError answers err as a JSON error body; see [classify] and
+// [publicMessage]. Context errors are told apart first:
+//
+//   - context.Canceled while the request's context is done: the client
+//     went away (or the server closed its connection). Nobody reads the
+//     answer, so it is a bare 499, logged at DEBUG only.
+//   - context.DeadlineExceeded: a deadline ran out, in the store, say.
+//     The answer is 504 timeout, logged as a warning.
+//
+// Unexpected errors are 500s, logged as errors. A 4xx whose store text
+// was withheld is logged at INFO with the whole chain.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	httpStatus, code, public := classify(err)
-	body := errorResponse{Error: errorBody{Code: code, Message: err.Error()}}
-	if !public {
+	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		log.Debug("client closed request", "method", r.Method, "path", r.URL.Path, "status", statusClientClosedRequest, "err", err)
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	case errors.Is(err, context.DeadlineExceeded):
+		log.Warn("request timed out", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, log, http.StatusGatewayTimeout, errorResponse{Error: errorBody{
+			Code: "timeout", Message: "the request ran out of time; try again",
+		}})
+		return
+	}
+	httpStatus, code, target := classify(err)
+	body := errorResponse{Error: errorBody{Code: code}}
+	if httpStatus == http.StatusInternalServerError {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		body.Error.Message = "internal error"
+	} else {
+		message, withheld := publicMessage(err, target)
+		if withheld {
+			log.Info("store error detail withheld", "method", r.Method, "path", r.URL.Path, "status", httpStatus, "err", err)
+		}
+		body.Error.Message = message
 	}
 	var ce *changedError
 	if errors.As(err, &ce) {

@@ -14,6 +14,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,15 +36,35 @@ const (
 
 // server is the admin API over one vault.Service.
 type server struct {
-	svc *vault.Service
-	log *slog.Logger
-	mux *http.ServeMux
+	svc   *vault.Service
+	log   *slog.Logger
+	mux   *http.ServeMux
+	hosts []hostRule
 }
 
-// newHandler returns the admin API for svc. Unexpected errors are logged
-// to log and answered with a generic 500.
-func newHandler(svc *vault.Service, log *slog.Logger) http.Handler {
-	s := &server{svc: svc, log: log, mux: http.NewServeMux()}
+// options configures newHandler.
+type options struct {
+	// allowedHosts are the Host header values served (see hostAllowed);
+	// requests with any other are 421. Empty allows none: see defaultHosts.
+	allowedHosts []hostRule
+	// service are the options of the Service the API builds.
+	service []vault.Option
+}
+
+// newHandler returns the admin API over a Service it builds on st.
+// Unexpected errors are logged to log and answered with a generic 500.
+//
+// It builds the Service itself, over st wrapped by [markStore], so that
+// it can tell a store's errors (whose text may hold driver details and is
+// never shown) from the Service's own; the result's svc field is that
+// Service, for seeding.
+func newHandler(st vault.Store, log *slog.Logger, opts options) *server {
+	s := &server{
+		svc:   vault.NewService(markStore(st), opts.service...),
+		log:   log,
+		mux:   http.NewServeMux(),
+		hosts: slices.Clone(opts.allowedHosts),
+	}
 	s.routes()
 	return s
 }
@@ -76,13 +97,22 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /v1/lifecycle.dot", text("text/vnd.graphviz; charset=utf-8", status.DOT()))
 }
 
-// ServeHTTP limits the request body, then routes the request. A request
-// no route matches is answered here, in JSON, rather than by the mux's
-// plain-text 404 and 405.
+// ServeHTTP checks the Host header, limits the request body, then routes
+// the request. A request no route matches is answered here, in JSON,
+// rather than by the mux's plain-text 404 and 405.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !hostAllowed(s.hosts, r.Host) {
+		writeError(w, r, s.log, &httpError{
+			status:  http.StatusMisdirectedRequest,
+			code:    "misdirected",
+			message: fmt.Sprintf("this server does not answer for host %q", r.Host),
+		})
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if _, pattern := s.mux.Handler(r); pattern == "" {
-		s.noRoute(w, r)
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		s.noRoute(w, r, h)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -90,9 +120,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // noRoute answers a request that matches no pattern with the status the
 // mux would give it (404, or 405 with an Allow header when the path exists
-// for other methods) and a JSON error body.
-func (s *server) noRoute(w http.ResponseWriter, r *http.Request) {
-	h, _ := s.mux.Handler(r)
+// for other methods) and a JSON error body. h is the mux's handler for r,
+// which writes that status.
+func (s *server) noRoute(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	probe := &statusProbe{header: http.Header{}}
 	h.ServeHTTP(probe, r)
 	if probe.status == http.StatusMethodNotAllowed {
@@ -143,6 +173,11 @@ func (s *server) handle(pattern string, fn endpoint) {
 			writeError(w, r, s.log, err)
 			return
 		}
+		if l, ok := body.(locator); ok {
+			if loc := l.location(); loc != "" {
+				w.Header().Set("Location", loc)
+			}
+		}
 		writeJSON(w, s.log, httpStatus, body)
 	})
 }
@@ -154,7 +189,11 @@ func (s *server) handle(pattern string, fn endpoint) {
 // is 400. Reads store nothing and need none, but a header they do send is
 // checked all the same. Requiring a custom header also means that a
 // browser cannot send a change cross-site without a CORS preflight, which
-// this server never grants.
+// this server never grants (and the Host check keeps a rebound name from
+// making the request same-site).
+//
+// The header is a claim, not an identity: nothing here authenticates it.
+// A real deployment derives the actor from its authentication instead.
 func actorOf(r *http.Request) (string, error) {
 	values := r.Header.Values(actorHeader)
 	switch {
@@ -173,8 +212,10 @@ func actorOf(r *http.Request) (string, error) {
 }
 
 // decode reads the request body into dst, which must be a pointer to a
-// request struct. The body must be exactly one JSON object without
-// unknown fields, or empty, which reads as {}.
+// request struct. The body must be exactly one JSON object, or empty,
+// which reads as {}. Decoding is strict, more so than encoding/json's
+// DisallowUnknownFields, which still matches keys without regard to case
+// and lets the last of repeated keys win: see [checkKeys].
 func decode(r *http.Request, dst any) error {
 	var raw json.RawMessage
 	dec := json.NewDecoder(r.Body)
@@ -195,12 +236,128 @@ func decode(r *http.Request, dst any) error {
 	if raw[0] != '{' {
 		return badRequest("request body must be a JSON object")
 	}
+	// raw is well-formed JSON, so only checkKeys' own findings are errors.
+	if err := checkKeys(json.NewDecoder(bytes.NewReader(raw)), reflect.TypeOf(dst), ""); err != nil {
+		return err
+	}
 	strict := json.NewDecoder(bytes.NewReader(raw))
 	strict.DisallowUnknownFields()
 	if err := strict.Decode(dst); err != nil {
 		return bodyError(err)
 	}
 	return nil
+}
+
+// checkKeys reads one JSON value from dec, which holds well-formed JSON,
+// and checks the keys of its objects against t, the Go type it decodes
+// into:
+//
+//   - an object that decodes into a struct may have only the fields'
+//     JSON names as keys, spelled exactly;
+//   - no object, at any depth, may give a key twice; that includes maps
+//     (import's labels), whose keys are otherwise free.
+//
+// Values whose JSON does not fit t are left to the decoder, which refuses
+// them with a clearer message. path names the value in messages.
+func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != nil && reflect.PointerTo(t).Implements(unmarshalerType) {
+		t = nil // decodes itself: its keys, if any, are its own business
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return badRequest("request body: " + err.Error())
+	}
+	switch tok {
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := checkKeys(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token() // ]
+	case json.Delim('{'):
+		var (
+			fields map[string]reflect.Type // the struct's fields by JSON name; nil: any key
+			elem   reflect.Type            // a map's values
+		)
+		switch {
+		case t == nil:
+		case t.Kind() == reflect.Struct:
+			fields = jsonFields(t)
+		case t.Kind() == reflect.Map:
+			elem = t.Elem()
+		}
+		seen := make(map[string]bool)
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return badRequest("request body: " + err.Error())
+			}
+			key := tok.(string) // an object's keys are strings
+			at := strings.TrimPrefix(path+"."+key, ".")
+			if seen[key] {
+				return badRequest(fmt.Sprintf("request body: field %q is given more than once", at))
+			}
+			seen[key] = true
+			if fields != nil {
+				ft, ok := fields[key]
+				if !ok {
+					return unknownField(fields, at, key)
+				}
+				elem = ft
+			}
+			if err := checkKeys(dec, elem, at); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token() // }
+	}
+	if err != nil {
+		return badRequest("request body: " + err.Error())
+	}
+	return nil
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// unknownField is the error for key, which names no field of a struct,
+// whose fields are by JSON name. The one that differs only in case, if
+// any, is named: keys are case-sensitive here, unlike in encoding/json.
+func unknownField(fields map[string]reflect.Type, at, key string) error {
+	for name := range fields {
+		if strings.EqualFold(name, key) {
+			return badRequest(fmt.Sprintf("request body: unknown field %q (field names are case-sensitive: did you mean %q?)", at, name))
+		}
+	}
+	return badRequest(fmt.Sprintf("request body: unknown field %q", at))
+}
+
+// jsonFields returns the JSON names of struct type t's exported fields,
+// with their types. The request types have only plain fields: no
+// embedded structs.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := make(map[string]reflect.Type, t.NumField())
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		fields[name] = f.Type
+	}
+	return fields
 }
 
 // bodyError turns a JSON decoding error into the error the client sees.

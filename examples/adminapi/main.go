@@ -2,6 +2,25 @@
 // foundation of a custom admin tool. It serves a [vault.Service] over the
 // in-memory store, so everything is forgotten when it stops.
 //
+// # No authentication
+//
+// This example has NO authentication and NO authorization. Anyone who
+// can reach it can do anything, and the X-Actor header is whatever the
+// client claims: it goes into the audit trail unverified. It listens on
+// the loopback interface by default for that reason. A real deployment
+// puts authentication in front (a reverse proxy with SSO, mutual TLS, or
+// a middleware checking tokens) and derives the actor from the
+// authenticated identity instead of trusting a header.
+//
+// What it does check is the Host header, against DNS rebinding (a
+// hostile page whose name is made to resolve to 127.0.0.1 would otherwise
+// be same-origin with this server, and read its answers): a request is
+// served only when Host names this server, by default the -addr host,
+// localhost, 127.0.0.1 or [::1] with the listen port. -allow-host adds
+// names, with or without a port (repeat it, or separate names with
+// commas), as needed when it listens on a wildcard address or sits
+// behind a proxy that passes the public name on. Anything else is 421.
+//
 // Start it, with a few demo keys (HK-0001 to HK-0005):
 //
 //	go run ./examples/adminapi -seed              # listens on 127.0.0.1:8080; -addr to change
@@ -19,7 +38,7 @@
 // # Endpoints
 //
 //	GET    /v1/vaults                          ?status=&owner=&after=&limit=         {"vaults": [...], "next": cursor or ""}
-//	POST   /v1/vaults                          {"vaults": [{"id", "labels"}]}        import, all or none; 201
+//	POST   /v1/vaults                          {"vaults": [{"id", "labels"}]}        import, all or none; 201 (+ Location for one vault)
 //	GET    /v1/vaults/{id}
 //	GET    /v1/vaults/{id}/history                                                   {"events": [...]}, oldest first
 //	GET    /v1/vaults/{id}/permitted                                                 {"id", "status", "permitted": [...]}
@@ -44,9 +63,11 @@
 // one. The code is stored only as a hash, so that response is the only
 // place it ever appears; a vault's JSON never shows the hash or salt.
 //
-// Request bodies are one JSON object of at most 64 KiB with no unknown
-// fields; an empty body reads as {}. Statuses, reasons and triggers are
-// their canonical names ("Ready", "LockedByInvalidPin", "Assign").
+// Request bodies are one JSON object of at most 64 KiB; an empty body
+// reads as {}. Decoding is strict: field names must be spelled exactly
+// (case included), no object may give a key twice, and unknown fields are
+// refused. Statuses, reasons and triggers are their canonical names
+// ("Ready", "LockedByInvalidPin", "Assign").
 //
 // Every change (POST, PUT, DELETE) must name who makes it in the X-Actor
 // header, which the audit trail records; without it the request is 400.
@@ -56,7 +77,7 @@
 //
 // Every error answers {"error": {"code": "...", "message": "..."}}:
 //
-//	400 invalid_argument    malformed JSON or query, unknown field, bad ID, owner, reason or code format, missing X-Actor
+//	400 invalid_argument    malformed JSON or query, unknown or repeated field, bad ID, owner, reason or code format, missing X-Actor
 //	403 rejected            a guard (host policy) vetoed the change
 //	404 not_found           no such vault, account or endpoint
 //	405 method_not_allowed  the path exists for other methods (see the Allow header)
@@ -65,10 +86,20 @@
 //	409 exists              a vault or account with that ID exists already
 //	409 conflict            the vault kept changing concurrently; retry
 //	413 too_large           the body exceeds 64 KiB
+//	421 misdirected         the Host header does not name this server (see above)
 //	422 invalid_code        wrong activation code; the attempt was counted and the body also holds the vault
 //	422 code_expired        the activation code expired; reissue one
 //	422 confirmation        compromise's "confirm" is not the vault ID
 //	500 internal            anything else; the details go to the server log only
+//	504 timeout             a deadline ran out (in the store, say); try again
+//
+// A request whose client went away before the answer is logged at DEBUG
+// as 499 (nginx's "client closed request"), with no body.
+//
+// Messages say what the SDK reports about the vault: the command, the
+// vault ID, and the lifecycle's, the validation's or a guard's words.
+// The text of a store's errors, which may hold driver or database
+// details, reaches the log only; see publicMessage in api.go.
 package main
 
 import (

@@ -44,10 +44,33 @@ type testAPI struct {
 
 func newTestAPI(t *testing.T, opts ...vault.Option) *testAPI {
 	t.Helper()
-	a := &testAPI{t: t, svc: vault.NewService(store.NewMemory(), opts...)}
-	a.srv = httptest.NewServer(newHandler(a.svc, slog.New(slog.DiscardHandler)))
-	t.Cleanup(a.srv.Close)
+	a := &testAPI{t: t}
+	var api *server
+	a.srv, api = newTestServer(t, store.NewMemory(), slog.New(slog.DiscardHandler), opts...)
+	a.svc = api.svc
 	return a
+}
+
+// newTestServer serves the API over st on an httptest server, which it
+// closes when the test ends, allowing the Hosts it allows by default.
+func newTestServer(t *testing.T, st vault.Store, log *slog.Logger, opts ...vault.Option) (*httptest.Server, *server) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	api := newHandler(st, log, options{allowedHosts: testHosts(t, srv.Listener), service: opts})
+	srv.Config.Handler = api
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, api
+}
+
+// testHosts returns the Hosts run allows by default for ln.
+func testHosts(t *testing.T, ln net.Listener) []hostRule {
+	t.Helper()
+	host, port, err := net.SplitHostPort(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return defaultHosts(port, host)
 }
 
 // response is one answer from the API.
@@ -322,6 +345,30 @@ func TestLifecycle(t *testing.T) {
 	last := h.Events[len(h.Events)-1]
 	if last.From != status.Ready || last.To != status.Compromised || last.Reason != status.Stolen || last.Description != "taxi" {
 		t.Fatalf("last event %+v, want Ready -> Compromised, Stolen, taxi", last)
+	}
+}
+
+// TestImportLocation checks that importing one vault answers with its
+// URL in Location, and a batch, which has no one URL, with none.
+func TestImportLocation(t *testing.T) {
+	a := newTestAPI(t)
+	r := a.post("/v1/vaults", `{"vaults":[{"id":"HK:1"}]}`)
+	expect[importResponse](t, r, http.StatusCreated)
+	loc := r.header.Get("Location")
+	if loc != "/v1/vaults/HK:1" {
+		t.Fatalf("Location %q, want /v1/vaults/HK:1", loc)
+	}
+	if v := expect[vaultResponse](t, a.get(loc), http.StatusOK).Vault; v.ID != "HK:1" {
+		t.Fatalf("GET %s answered vault %q", loc, v.ID)
+	}
+
+	r = a.post("/v1/vaults", `{"vaults":[{"id":"HK-2"},{"id":"HK-3"}]}`)
+	expect[importResponse](t, r, http.StatusCreated)
+	if loc := r.header.Get("Location"); loc != "" {
+		t.Errorf("a batch import has Location %q, want none", loc)
+	}
+	if loc := a.post("/v1/vaults/HK-2/assign", `{"owner":"bob"}`).header.Get("Location"); loc != "" {
+		t.Errorf("a command has Location %q, want none", loc)
 	}
 }
 
@@ -691,9 +738,7 @@ func (failingStore) Get(context.Context, string) (*vault.Vault, error) { return 
 // with a generic message, and that its details reach the log only.
 func TestInternalErrorsAreNotLeaked(t *testing.T) {
 	var logs bytes.Buffer
-	svc := vault.NewService(failingStore{store.NewMemory()})
-	srv := httptest.NewServer(newHandler(svc, slog.New(slog.NewTextHandler(&logs, nil))))
-	defer srv.Close()
+	srv, _ := newTestServer(t, failingStore{store.NewMemory()}, slog.New(slog.NewTextHandler(&logs, nil)))
 
 	resp, err := srv.Client().Get(srv.URL + "/v1/vaults/HK-1")
 	if err != nil {
@@ -741,7 +786,9 @@ func TestRun(t *testing.T) {
 	defer cancel()
 	out := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-seed"}, out) }()
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-seed", "-allow-host", "admin.example.com", "-allow-host", "Other.Example:9,[::2]"}, out)
+	}()
 
 	var base string
 	for deadline := time.Now().Add(10 * time.Second); base == ""; {
@@ -770,6 +817,32 @@ func TestRun(t *testing.T) {
 		t.Fatalf("seeded %d vaults, want 5", len(list.Vaults))
 	}
 
+	// The Host check: the defaults and the -allow-host names pass.
+	port := base[strings.LastIndex(base, ":")+1:]
+	for host, want := range map[string]int{
+		"127.0.0.1:" + port:         http.StatusOK,
+		"localhost:" + port:         http.StatusOK,
+		"admin.example.com":         http.StatusOK, // no port in the flag: any port, or none
+		"admin.example.com:8443":    http.StatusOK,
+		"other.example:9":           http.StatusOK,
+		"[::2]:" + port:             http.StatusOK,
+		"other.example:" + port:     http.StatusMisdirectedRequest, // the flag gave port 9
+		"evil.example:" + port:      http.StatusMisdirectedRequest,
+		"localhost:" + port + "1":   http.StatusMisdirectedRequest,
+		"admin.example.com.evil.io": http.StatusMisdirectedRequest,
+	} {
+		req, _ := http.NewRequest("GET", base+"/v1/vaults/HK-0001", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %q: status %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+
 	cancel()
 	select {
 	case err := <-done:
@@ -787,21 +860,20 @@ func TestRun(t *testing.T) {
 // TestServeFinishesRequestsInFlight checks that shutting down stops
 // accepting connections but lets a request already being served finish.
 func TestServeFinishesRequestsInFlight(t *testing.T) {
-	svc := vault.NewService(store.NewMemory())
-	if err := seedDemo(t.Context(), svc); err != nil {
-		t.Fatal(err)
-	}
-	entered := make(chan struct{})
-	var once sync.Once
-	api := newHandler(svc, slog.New(slog.DiscardHandler))
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		once.Do(func() { close(entered) })
-		api.ServeHTTP(w, r)
-	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	api := newHandler(store.NewMemory(), slog.New(slog.DiscardHandler), options{allowedHosts: testHosts(t, ln)})
+	if err := seedDemo(t.Context(), api.svc); err != nil {
+		t.Fatal(err)
+	}
+	entered := make(chan struct{})
+	var once sync.Once
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(entered) })
+		api.ServeHTTP(w, r)
+	})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
@@ -815,8 +887,8 @@ func TestServeFinishesRequestsInFlight(t *testing.T) {
 	}
 	defer conn.Close()
 	body := `{"owner":"alice@example.com"}`
-	fmt.Fprintf(conn, "POST /v1/vaults/HK-0001/assign HTTP/1.1\r\nHost: test\r\n%s: admin\r\nContent-Length: %d\r\n\r\n%s",
-		actorHeader, len(body), body[:10])
+	fmt.Fprintf(conn, "POST /v1/vaults/HK-0001/assign HTTP/1.1\r\nHost: %s\r\n%s: admin\r\nContent-Length: %d\r\n\r\n%s",
+		ln.Addr(), actorHeader, len(body), body[:10])
 	<-entered
 
 	cancel()
@@ -869,6 +941,9 @@ func TestRunArguments(t *testing.T) {
 		{[]string{"-port", "80"}, func(err error) bool { return err != nil }},
 		{[]string{"extra"}, func(err error) bool { return err != nil }},
 		{[]string{"-addr", "127.0.0.1:99999"}, func(err error) bool { return err != nil }},
+		{[]string{"-allow-host", "http://evil.example"}, func(err error) bool { return err != nil }},
+		{[]string{"-allow-host", "a.example,"}, func(err error) bool { return err != nil }},
+		{[]string{"-allow-host", "a.example:port"}, func(err error) bool { return err != nil }},
 	}
 	for _, tt := range tests {
 		var out bytes.Buffer
