@@ -62,7 +62,7 @@
 //
 // # Round trips
 //
-// Get, Update and List are one statement, one round trip, each. Update
+// Get, Update, List and History are one statement, one round trip, each. Update
 // runs the compare-and-swap UPDATE and the INSERT of its events as one
 // statement without an explicit transaction: one statement is atomic on
 // its own, and that saves the BEGIN and COMMIT round trips. A Service
@@ -70,8 +70,21 @@
 // transaction: BEGIN, the vault inserts pipelined in one round trip, the
 // events in one statement, COMMIT.
 //
-// Times are stored as timestamptz, to the microsecond, and read back in
-// UTC. A vault read back has nil Labels and Accounts where it has none.
+// # What reads back
+//
+// Times are stored as timestamptz, which keeps microseconds: a vault that
+// a command returns keeps the nanoseconds of the Service's clock, and a
+// later Get or History returns the same instants truncated to the
+// microsecond, in UTC. Labels, Accounts, and an Activation's Hash and
+// Salt read back as nil when they are empty, whether they were given nil
+// or empty.
+//
+// # Connection poolers
+//
+// The store works in every pgx.QueryExecMode, including
+// QueryExecModeExec and QueryExecModeSimpleProtocol, which a pool behind
+// PgBouncer in transaction pooling mode needs (set
+// ConnConfig.DefaultQueryExecMode, or default_query_exec_mode in the DSN).
 //
 // # Tests
 //

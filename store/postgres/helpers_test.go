@@ -86,6 +86,33 @@ func connect(maxConns int32) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// openPool opens a pool of its own to the test server, configured by
+// configure, and closes it when tb ends. It skips or fails tb as
+// testPool does when the server cannot be reached.
+func openPool(tb testing.TB, configure func(*pgxpool.Config)) *pgxpool.Pool {
+	tb.Helper()
+	testPool(tb)
+	d, _ := dsn()
+	cfg, err := pgxpool.ParseConfig(d)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	configure(cfg)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		tb.Fatalf("opening a pool: %v", err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}
+
+// withIsolation returns a pool configuration whose transactions default
+// to the isolation level, "repeatable read" or "serializable", as some
+// hosts configure their database.
+func withIsolation(level string) func(*pgxpool.Config) {
+	return func(cfg *pgxpool.Config) { cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = level }
+}
+
 // freshSchema returns the name of a schema no one uses, which is dropped
 // with everything in it when tb ends. The schema itself is not created:
 // New (or Migrate) does that.
@@ -103,11 +130,16 @@ func freshSchema(tb testing.TB, pool *pgxpool.Pool) string {
 	return name
 }
 
-// newStore returns a Store in a fresh schema, migrated.
+// newStore returns a Store on the shared pool in a fresh schema, migrated.
 func newStore(tb testing.TB) *postgres.Store {
 	tb.Helper()
-	pool := testPool(tb)
-	s, err := postgres.New(context.Background(), pool, postgres.WithSchema(freshSchema(tb, pool)))
+	return newStoreOn(tb, testPool(tb))
+}
+
+// newStoreOn returns a Store on pool in a fresh schema, migrated.
+func newStoreOn(tb testing.TB, pool *pgxpool.Pool) *postgres.Store {
+	tb.Helper()
+	s, err := postgres.New(context.Background(), pool, postgres.WithSchema(freshSchema(tb, testPool(tb))))
 	if err != nil {
 		tb.Fatalf("New in a fresh schema: %v", err)
 	}

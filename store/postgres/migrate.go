@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The schema's versions are the SQL files in migrations/, named
@@ -103,9 +102,12 @@ func lockKey(schema string) int32 {
 // one process migrates while the others wait, then find the schema
 // current. On any error nothing is applied. [New] calls Migrate unless
 // told not to with [WithoutMigration].
+//
+// The database role needs the CREATE privilege on the schema, which its
+// owner has; on the database only when the schema does not exist yet.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
-		return fmt.Errorf("postgres: Migrate schema %s: %w", s.q.schema, classify(ctx, err))
+		return fmt.Errorf("postgres: Migrate schema %q: %w", s.schema, classify(ctx, err))
 	}
 	return nil
 }
@@ -122,10 +124,21 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockKey(s.schema)); err != nil {
 		return err
 	}
+	// Not CREATE SCHEMA IF NOT EXISTS, which needs the CREATE privilege on
+	// the database even when the schema exists: a role that owns its
+	// schema need not have it.
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, s.schema).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA `+s.q.schema); err != nil {
+			return err
+		}
+	}
 	// These take no arguments, so pgx sends them as simple queries: a
 	// migration file may hold several statements.
 	setup := []string{
-		`CREATE SCHEMA IF NOT EXISTS ` + s.q.schema,
 		// Only for this transaction: the migration files use unqualified names.
 		`SET LOCAL search_path TO ` + s.q.schema,
 		`CREATE TABLE IF NOT EXISTS ` + s.q.schema + `.schema_migrations (
@@ -160,17 +173,16 @@ func (s *Store) migrate(ctx context.Context) error {
 // [WithoutMigration].
 func (s *Store) checkVersion(ctx context.Context) error {
 	current, err := schemaVersion(ctx, s.pool, s.q.schema)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && (pgErr.Code == sqlUndefinedTable || pgErr.Code == sqlInvalidSchemaName) {
-		return fmt.Errorf("postgres: schema %s has no hwvault tables; run Store.Migrate (or New without WithoutMigration) first",
-			s.q.schema)
+	if code := pgCode(err); code == sqlUndefinedTable || code == sqlInvalidSchemaName {
+		return fmt.Errorf("postgres: schema %q has no hwvault tables; run Store.Migrate (or New without WithoutMigration) first",
+			s.schema)
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: reading the version of schema %s: %w", s.q.schema, classify(ctx, err))
+		return fmt.Errorf("postgres: reading the version of schema %q: %w", s.schema, classify(ctx, err))
 	}
 	if current < latestVersion {
-		return fmt.Errorf("postgres: schema %s is at version %d, this package needs version %d; run Store.Migrate",
-			s.q.schema, current, latestVersion)
+		return fmt.Errorf("postgres: schema %q is at version %d, this package needs version %d; run Store.Migrate",
+			s.schema, current, latestVersion)
 	}
 	return nil
 }

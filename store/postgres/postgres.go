@@ -126,15 +126,37 @@ const (
 	sqlDataExceptionClass   = "22" // invalid text, out-of-range numbers, NUL in JSON...
 )
 
+// pgCode returns the SQLSTATE of the database error in err's chain, ""
+// when there is none.
+func pgCode(err error) string {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return ""
+	}
+	return pgErr.Code
+}
+
+// retryable reports whether err is a serialization failure or a deadlock:
+// the transaction was rolled back, and running it again may succeed.
+func retryable(err error) bool {
+	code := pgCode(err)
+	return code == sqlSerializationFailure || code == sqlDeadlockDetected
+}
+
 // classify adds to a database error the vault sentinel that says what it
 // means, so that hosts match errors without importing pgx:
 //
 //   - when ctx is done, its error (context.Canceled or DeadlineExceeded),
 //     whatever pgx reported;
 //   - a unique violation is [vault.ErrExists];
-//   - a serialization failure or a deadlock (possible only when the host
-//     raised the isolation level) is [vault.ErrConflict]: nothing was
-//     stored, and the Service retries;
+//   - a serialization failure or a deadlock is [vault.ErrConflict]:
+//     nothing was stored. The first happens only when the host raised the
+//     isolation level (REPEATABLE READ, SERIALIZABLE) and a concurrent
+//     transaction changed the same rows; the second only when other
+//     transactions lock the store's rows in another order than the store
+//     (one row, or several in ID order). The Service retries an Update
+//     that fails so, as any conflict; Create retries its transaction
+//     itself a few times, and nobody retries it after that;
 //   - a value the database cannot store is [vault.ErrInvalidArgument].
 //
 // The database error stays wrapped too, for errors.As.
@@ -142,16 +164,14 @@ func classify(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 		return fmt.Errorf("%w: %w", ctxErr, err)
 	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
+	switch code := pgCode(err); {
+	case code == "":
 		return err
-	}
-	switch {
-	case pgErr.Code == sqlUniqueViolation:
+	case code == sqlUniqueViolation:
 		return fmt.Errorf("%w: %w", vault.ErrExists, err)
-	case pgErr.Code == sqlSerializationFailure || pgErr.Code == sqlDeadlockDetected:
+	case retryable(err):
 		return fmt.Errorf("%w: %w", vault.ErrConflict, err)
-	case strings.HasPrefix(pgErr.Code, sqlDataExceptionClass):
+	case strings.HasPrefix(code, sqlDataExceptionClass):
 		return fmt.Errorf("%w: %w", vault.ErrInvalidArgument, err)
 	}
 	return err
@@ -170,9 +190,9 @@ func fail(ctx context.Context, op, id string, cause error) error {
 // quote quotes a vault ID for an error message, bounding what an
 // oversized one adds to it. Well-formed IDs are at most 64 bytes.
 func quote(id string) string {
-	const max = 128
-	if len(id) > max {
-		return fmt.Sprintf("%q...", id[:max])
+	const limit = 128
+	if len(id) > limit {
+		return fmt.Sprintf("%q...", id[:limit])
 	}
 	return fmt.Sprintf("%q", id)
 }

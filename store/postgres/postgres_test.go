@@ -2,11 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,8 +101,11 @@ func TestMigrateConcurrently(t *testing.T) {
 // checkMigrations checks that the schema recorded each migration once.
 func checkMigrations(t *testing.T, schema string) {
 	t.Helper()
-	rows, _ := testPool(t).Query(t.Context(),
+	rows, err := testPool(t).Query(t.Context(),
 		"SELECT version, name FROM "+pgx.Identifier{schema, "schema_migrations"}.Sanitize()+" ORDER BY version")
+	if err != nil {
+		t.Fatal(err)
+	}
 	type applied struct {
 		Version int
 		Name    string
@@ -144,7 +149,7 @@ func TestErrorsWrapSentinelsAndNameTheVault(t *testing.T) {
 
 	again := *v
 	err = s.Update(ctx, &again, []vault.Event{{VaultID: "KEY-1", Version: 1}})
-	check("Update with an event numbered like a stored one", err, vault.ErrExists)
+	check("Update with an event numbered like a stored one", err, vault.ErrInvalidArgument)
 	if again.Version != 1 {
 		t.Errorf("a refused Update changed the caller's version to %d", again.Version)
 	}
@@ -259,7 +264,10 @@ func TestListPlansUseTheIndexes(t *testing.T) {
 		{true, false, []any{"", 101, int16(status.Locked)}, "vaults_status_id"},
 		{false, true, []any{"KEY-00100", 101, "alice@example.com"}, "vaults_owner_id"},
 	} {
-		rows, _ := pool.Query(ctx, "EXPLAIN "+s.ListQuery(c.byStatus, c.byOwner), c.args...)
+		rows, err := pool.Query(ctx, "EXPLAIN "+s.ListQuery(c.byStatus, c.byOwner), c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
 		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			t.Fatal(err)
@@ -330,20 +338,9 @@ func TestCreateOverlappingBatchesConcurrently(t *testing.T) {
 // which the store reports as ErrConflict, so the Service retries it.
 func TestRepeatableReadConflicts(t *testing.T) {
 	pool := testPool(t)
-	d, _ := dsn()
-	cfg, err := pgxpool.ParseConfig(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "repeatable read"
-	rr, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rr.Close()
 	ctx := t.Context()
-	schema := freshSchema(t, pool)
-	s := must[*postgres.Store](t)(postgres.New(ctx, rr, postgres.WithSchema(schema)))
+	s := newStoreOn(t, openPool(t, withIsolation("repeatable read")))
+	schema := s.Schema()
 	v := &vault.Vault{ID: "KEY-1", Status: status.Ready}
 	noErr(t, s.Create(ctx, []*vault.Vault{v}, nil))
 
@@ -391,4 +388,257 @@ func waitForLockWaiter(t *testing.T, schema string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("no statement on schema %s came to wait for a lock", schema)
+}
+
+// TestDuplicateEventVersionsAreInvalid: a history holds one event per
+// version, so events that number two changes of one vault alike are
+// refused as an invalid argument before the database is asked (once,
+// Create reported the events' primary key as ErrExists, as if a vault
+// existed), and so is an Update event numbered like a stored one.
+// Nothing is stored then.
+func TestDuplicateEventVersionsAreInvalid(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	err := s.Create(ctx, []*vault.Vault{{ID: "KEY-1", Status: status.Ready}, {ID: "KEY-2", Status: status.Ready}},
+		[]vault.Event{{VaultID: "KEY-1", Version: 1}, {VaultID: "KEY-2", Version: 1}, {VaultID: "KEY-1", Version: 1}})
+	if !errors.Is(err, vault.ErrInvalidArgument) || !strings.Contains(err.Error(), `"KEY-1"`) {
+		t.Errorf("Create with two events for version 1 of KEY-1 = %v; want ErrInvalidArgument naming \"KEY-1\"", err)
+	}
+	if _, err := s.Get(ctx, "KEY-2"); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("a refused Create stored KEY-2: Get = %v; want ErrNotFound", err)
+	}
+
+	// Events of different vaults may share a version.
+	v := &vault.Vault{ID: "KEY-1", Status: status.Ready}
+	noErr(t, s.Create(ctx, []*vault.Vault{v, {ID: "KEY-2", Status: status.Ready}},
+		[]vault.Event{{VaultID: "KEY-1", Version: 1}, {VaultID: "KEY-2", Version: 1}}))
+
+	for what, events := range map[string][]vault.Event{
+		"two events for version 2":              {{VaultID: "KEY-1", Version: 2}, {VaultID: "KEY-1", Version: 2}},
+		"an event numbered like a stored one":   {{VaultID: "KEY-1", Version: 1}},
+		"a new event and one like a stored one": {{VaultID: "KEY-1", Version: 2}, {VaultID: "KEY-1", Version: 1}},
+	} {
+		next := *v
+		next.Description = "refused"
+		err := s.Update(ctx, &next, events)
+		if !errors.Is(err, vault.ErrInvalidArgument) || !strings.Contains(err.Error(), `"KEY-1"`) {
+			t.Errorf("Update with %s = %v; want ErrInvalidArgument naming \"KEY-1\"", what, err)
+		}
+		if next.Version != 1 {
+			t.Errorf("Update with %s changed the caller's version to %d", what, next.Version)
+		}
+	}
+	if got := must[*vault.Vault](t)(s.Get(ctx, "KEY-1")); got.Version != 1 || got.Description != "" {
+		t.Errorf("refused Updates changed the vault: %+v", got)
+	}
+	if h := must[[]vault.Event](t)(s.History(ctx, "KEY-1")); len(h) != 1 {
+		t.Errorf("refused Updates changed the history: %+v", h)
+	}
+}
+
+// TestEmptyValuesReadBackNil: empty labels, accounts and activation hash
+// and salt read back as nil, as the package documents, whether they were
+// given nil or empty (once, an activation's nil Hash read back as []byte{}).
+func TestEmptyValuesReadBackNil(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	v := &vault.Vault{ID: "KEY-1", Status: status.Reserved, Owner: "alice", Labels: map[string]string{}, Accounts: []vault.Account{},
+		Activation: &vault.Activation{Hash: nil, Salt: []byte{}, IssuedAt: at, ExpiresAt: at.Add(time.Hour)}}
+	noErr(t, s.Create(ctx, []*vault.Vault{v}, nil))
+	check := func(after string) {
+		t.Helper()
+		got := must[*vault.Vault](t)(s.Get(ctx, "KEY-1"))
+		if got.Labels != nil || got.Accounts != nil || got.Activation == nil || got.Activation.Hash != nil || got.Activation.Salt != nil {
+			t.Errorf("after %s: Labels %#v, Accounts %#v, Activation %#v; want nil labels and accounts, an activation with nil hash and salt",
+				after, got.Labels, got.Accounts, got.Activation)
+		}
+	}
+	check("Create")
+	v.Activation = &vault.Activation{Hash: []byte{}, Salt: nil, IssuedAt: at, ExpiresAt: at.Add(time.Hour)}
+	noErr(t, s.Update(ctx, v, nil))
+	check("Update")
+}
+
+// TestCreateRacingCreateUnderRaisedIsolation: when the host raised the
+// isolation level, a Create that waits for a concurrent transaction
+// inserting the same ID fails with a serialization failure once that one
+// commits. Create must retry and report ErrExists, as the contract says:
+// once it reported ErrConflict, which the Service does not retry for an
+// Import, so a duplicate Import failed as if it might succeed later.
+func TestCreateRacingCreateUnderRaisedIsolation(t *testing.T) {
+	for _, level := range []string{"repeatable read", "serializable"} {
+		t.Run(strings.ReplaceAll(level, " ", "-"), func(t *testing.T) {
+			pool := testPool(t)
+			ctx := t.Context()
+			s := newStoreOn(t, openPool(t, withIsolation(level)))
+			svc := vault.NewService(s)
+			for _, c := range []struct {
+				name   string
+				create func(id string) error
+			}{
+				{"Store.Create", func(id string) error {
+					return s.Create(ctx, []*vault.Vault{{ID: id, Status: status.Ready}}, []vault.Event{{VaultID: id, Version: 1}})
+				}},
+				{"Service.Import", func(id string) error { _, err := svc.Import(ctx, vault.NewVault{ID: id}); return err }},
+			} {
+				id := strings.ReplaceAll(c.name, ".", "-")
+				tx := must[pgx.Tx](t)(pool.Begin(ctx))
+				defer tx.Rollback(context.Background())
+				if _, err := tx.Exec(ctx, "INSERT INTO "+pgx.Identifier{s.Schema(), "vaults"}.Sanitize()+
+					` (id, status, reason, description, owner, labels, accounts, version, created_at, updated_at)
+					VALUES ($1, 1, 0, 'the other writer', '', '{}', '[]', 1, now(), now())`, id); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error)
+				go func() { done <- c.create(id) }()
+				waitForLockWaiter(t, s.Schema())
+				noErr(t, tx.Commit(ctx))
+				if err := <-done; !errors.Is(err, vault.ErrExists) || errors.Is(err, vault.ErrConflict) {
+					t.Errorf("%s of an ID a concurrent transaction inserted under %s = %v; want ErrExists", c.name, level, err)
+				}
+				if got := must[*vault.Vault](t)(s.Get(ctx, id)); got.Description != "the other writer" {
+					t.Errorf("%s changed the other writer's vault: %+v", c.name, got)
+				}
+			}
+		})
+	}
+}
+
+// TestNewAsSchemaOwnerWithoutCreateOnDatabase: a role that owns its
+// schema but may not create schemas in the database (no CREATE on it, as
+// for any new role) migrates its schema, empty or current. Once Migrate
+// ran CREATE SCHEMA IF NOT EXISTS, which needs that privilege even when
+// the schema exists.
+func TestNewAsSchemaOwnerWithoutCreateOnDatabase(t *testing.T) {
+	pool := testPool(t)
+	ctx := t.Context()
+	role := "hwvault_test_role_" + strings.ToLower(rand.Text()[:12])
+	password := rand.Text() // for servers that do not trust local connections
+	if _, err := pool.Exec(ctx, "CREATE ROLE "+role+" LOGIN PASSWORD '"+password+"'"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // after the schema's cleanup and the pool's, registered later
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := pool.Exec(ctx, "DROP ROLE "+role); err != nil {
+			t.Errorf("dropping test role %s: %v", role, err)
+		}
+	})
+	var canCreate bool
+	if err := pool.QueryRow(ctx, "SELECT has_database_privilege($1, current_database(), 'CREATE')", role).Scan(&canCreate); err != nil {
+		t.Fatal(err)
+	}
+	if canCreate {
+		t.Skip("every role may create schemas in this database (CREATE is granted to PUBLIC): nothing to test")
+	}
+	schema := freshSchema(t, pool)
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()+" AUTHORIZATION "+role); err != nil {
+		t.Fatal(err)
+	}
+	owner := openPool(t, func(cfg *pgxpool.Config) { cfg.ConnConfig.User, cfg.ConnConfig.Password = role, password })
+
+	var s *postgres.Store
+	for _, state := range []string{"empty", "current"} {
+		var err error
+		if s, err = postgres.New(ctx, owner, postgres.WithSchema(schema)); err != nil {
+			t.Fatalf("New as the owner of the %s schema, without CREATE on the database = %v; want nil", state, err)
+		}
+	}
+	checkMigrations(t, schema)
+	svc := vault.NewService(s)
+	must[[]*vault.Vault](t)(svc.Import(ctx, vault.NewVault{ID: "HK-0001"}))
+	if h, err := svc.History(ctx, "HK-0001"); err != nil || len(h) != 1 {
+		t.Errorf("History after an Import as the schema's owner = %v, %v; want the import", h, err)
+	}
+}
+
+// TestHistoryOfAVaultImportedMeanwhile: History tells a missing vault
+// from one without events, and must do so from the snapshot it reads the
+// events from. Once it took two statements, and an Import that committed
+// between them made it return an empty history, and no error, for a
+// vault whose history was never empty. Here a tracer commits an Import
+// as soon as History's first statement ends: History must see that
+// Import whole, or not at all.
+func TestHistoryOfAVaultImportedMeanwhile(t *testing.T) {
+	ctx := t.Context()
+	hook := new(afterStatement)
+	s := newStoreOn(t, openPool(t, func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = hook }))
+	other := must[*postgres.Store](t)(postgres.New(ctx, testPool(t), postgres.WithSchema(s.Schema()), postgres.WithoutMigration()))
+	const id = "HK-0001"
+	hook.fn = func() {
+		if _, err := vault.NewService(other).Import(context.Background(), vault.NewVault{ID: id}); err != nil {
+			t.Errorf("the concurrent Import: %v", err)
+		}
+	}
+	hook.armed.Store(true)
+	h, err := s.History(ctx, id)
+	if hook.armed.Load() {
+		t.Fatal("History ran no statement")
+	}
+	if !errors.Is(err, vault.ErrNotFound) && (err != nil || len(h) != 1) {
+		t.Errorf("History while an Import commits = %+v, %v; want ErrNotFound, or the import event", h, err)
+	}
+	if h := must[[]vault.Event](t)(s.History(ctx, id)); len(h) != 1 {
+		t.Errorf("History after the Import = %+v; want the import event", h)
+	}
+}
+
+// afterStatement is a pgx tracer that runs fn when the first statement
+// ends after it is armed.
+type afterStatement struct {
+	armed atomic.Bool
+	fn    func()
+}
+
+func (a *afterStatement) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (a *afterStatement) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {
+	if a.armed.CompareAndSwap(true, false) {
+		a.fn()
+	}
+}
+
+// TestHistoryDuringConcurrentImports asks for the histories of vaults
+// while they are being imported, one by one: each answer is ErrNotFound
+// or the import event, never an empty history.
+func TestHistoryDuringConcurrentImports(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	const vaults, readers = 200, 4
+	id := func(i int64) string { return fmt.Sprintf("HK-%04d", i) }
+	var next atomic.Int64 // the vault imported next
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		svc := vault.NewService(s)
+		for i := range int64(vaults) {
+			if _, err := svc.Import(ctx, vault.NewVault{ID: id(i)}); err != nil {
+				t.Errorf("Import: %v", err)
+				return
+			}
+			next.Store(i + 1)
+		}
+	}()
+	var wg sync.WaitGroup
+	for range readers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				i := next.Load()
+				h, err := s.History(ctx, id(i))
+				if !errors.Is(err, vault.ErrNotFound) && (err != nil || len(h) != 1) {
+					t.Errorf("History of %s while it is imported = %+v, %v; want ErrNotFound, or the import event", id(i), h, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

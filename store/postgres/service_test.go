@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hwvault/hwvault/status"
+	"github.com/hwvault/hwvault/store/postgres"
 	"github.com/hwvault/hwvault/vault"
 )
 
@@ -18,7 +19,12 @@ import (
 // included, and checks the state after each step, then the history
 // against what the Service reported to its observer.
 func TestServiceLifecycle(t *testing.T) {
-	s := newStore(t)
+	testServiceLifecycle(t, newStore(t))
+}
+
+// testServiceLifecycle is TestServiceLifecycle on s, a Store in a fresh
+// schema.
+func testServiceLifecycle(t *testing.T, s *postgres.Store) {
 	clock := &fixedClock{now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
 	var (
 		mu       sync.Mutex

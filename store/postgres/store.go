@@ -16,17 +16,27 @@ import (
 // This file implements the five methods of vault.Store. Each checks what
 // it can without the database first, as store.Memory does and with the
 // same errors, then makes as few round trips as the contract allows: Get,
-// Update, List and (almost always) History are one statement each.
+// Update, List and History are one statement each.
 
 // Create stores new vaults at Version 1 together with their events, all
 // or nothing, in one transaction, and sets each caller's v.Version to 1.
 //
 // The whole batch is checked before the database is asked: a nil vault,
-// a malformed ID ([vault.CheckID]), an invalid status, or an event whose
-// VaultID is not in the batch is [vault.ErrInvalidArgument]; an ID that
-// appears twice in the batch is [vault.ErrExists]. An ID that is stored
-// already is [vault.ErrExists] too, naming the first such vault of the
-// batch. On any error nothing is stored. An empty batch does nothing.
+// a malformed ID ([vault.CheckID]), an invalid status, an event whose
+// VaultID is not in the batch, or two events with the same VaultID and
+// Version is [vault.ErrInvalidArgument]; an ID that appears twice in the
+// batch is [vault.ErrExists]. An ID that is stored already is
+// [vault.ErrExists] too, naming the first such vault of the batch. On any
+// error nothing is stored. An empty batch does nothing.
+//
+// When the host raised the isolation level (REPEATABLE READ,
+// SERIALIZABLE), a Create that waited for a concurrent one inserting the
+// same ID fails with a serialization failure instead of finding the ID
+// taken; Create then runs its transaction again, up to createAttempts
+// times in all, and the next attempt reports the stored ID as
+// [vault.ErrExists]. A deadlock is retried the same way. When every
+// attempt fails so, the error is [vault.ErrConflict], which the Service
+// does not retry for an Import.
 func (s *Store) Create(ctx context.Context, vaults []*vault.Vault, events []vault.Event) error {
 	const op = "Create"
 	if err := ctx.Err(); err != nil {
@@ -54,6 +64,9 @@ func (s *Store) Create(ctx context.Context, vaults []*vault.Vault, events []vaul
 				quote(e.VaultID), vault.ErrInvalidArgument)
 		}
 	}
+	if err := checkEventVersions(op, events); err != nil {
+		return err
+	}
 	if len(vaults) == 0 {
 		return nil
 	}
@@ -74,7 +87,13 @@ func (s *Store) Create(ctx context.Context, vaults []*vault.Vault, events []vaul
 		return fail(ctx, op, "", err)
 	}
 
-	taken, err := s.create(ctx, sorted, rows, evs)
+	var taken map[string]bool
+	for attempt := 1; ; attempt++ {
+		taken, err = s.create(ctx, sorted, rows, evs)
+		if !retryable(err) || attempt == createAttempts {
+			break
+		}
+	}
 	if err != nil {
 		return fail(ctx, op, "", err)
 	}
@@ -88,6 +107,10 @@ func (s *Store) Create(ctx context.Context, vaults []*vault.Vault, events []vaul
 	}
 	return nil
 }
+
+// createAttempts is how many times Create runs its transaction when it
+// fails with a serialization failure or a deadlock.
+const createAttempts = 4
 
 // create inserts the vaults (rows holds their vaultArgs) and the events
 // in one transaction and commits it, unless some of the vaults exist
@@ -160,10 +183,11 @@ func (s *Store) Get(ctx context.Context, id string) (*vault.Vault, error) {
 // such vault; Update never creates one) and changes nothing, v.Version
 // included.
 //
-// A nil vault, an invalid status, or an event whose VaultID is not v.ID
-// is [vault.ErrInvalidArgument]. An event whose version the vault's
-// history holds already is [vault.ErrExists]: events are numbered by the
-// version their change produced, v.Version+1 for a single change.
+// A nil vault, an invalid status, an event whose VaultID is not v.ID, or
+// two events with the same Version is [vault.ErrInvalidArgument], and so
+// is an event whose version the vault's history holds already: events are
+// numbered by the version their change produced, v.Version+1 for a single
+// change. Nothing is stored then either.
 func (s *Store) Update(ctx context.Context, v *vault.Vault, events []vault.Event) error {
 	const op = "Update"
 	if err := ctx.Err(); err != nil {
@@ -187,6 +211,9 @@ func (s *Store) Update(ctx context.Context, v *vault.Vault, events []vault.Event
 		return fmt.Errorf("postgres: Update %s: %d events, at most %d fit one Update: %w",
 			quote(v.ID), len(events), maxUpdateEvents, vault.ErrInvalidArgument)
 	}
+	if err := checkEventVersions(op, events); err != nil {
+		return err
+	}
 	if vault.CheckID(v.ID) != nil {
 		return fail(ctx, op, v.ID, vault.ErrNotFound) // no stored vault has a malformed ID
 	}
@@ -208,7 +235,12 @@ func (s *Store) Update(ctx context.Context, v *vault.Vault, events []vault.Event
 	}
 
 	var stored, seen *int64 // the new version; the version the statement saw
-	if err := s.pool.QueryRow(ctx, s.q.updateVault(len(events)), args...).Scan(&stored, &seen); err != nil {
+	err = s.pool.QueryRow(ctx, s.q.updateVault(len(events)), args...).Scan(&stored, &seen)
+	if pgCode(err) == sqlUniqueViolation && ctx.Err() == nil { // the events' primary key
+		return fmt.Errorf("postgres: Update %s: an event's version is in the vault's history already: %w: %w",
+			quote(v.ID), vault.ErrInvalidArgument, err)
+	}
+	if err != nil {
 		return fail(ctx, op, v.ID, err)
 	}
 	switch {
@@ -229,8 +261,10 @@ func (s *Store) Update(ctx context.Context, v *vault.Vault, events []vault.Event
 }
 
 // History returns the vault's events in version order, or an error
-// wrapping [vault.ErrNotFound]. It is one statement, plus a second to
-// tell a missing vault from one without events.
+// wrapping [vault.ErrNotFound]. It is one statement, which reads the
+// events and tells a missing vault from one without events from one
+// snapshot: an Import that commits meanwhile is either seen whole or not
+// at all.
 func (s *Store) History(ctx context.Context, id string) ([]vault.Event, error) {
 	const op = "History"
 	if err := ctx.Err(); err != nil {
@@ -239,22 +273,32 @@ func (s *Store) History(ctx context.Context, id string) ([]vault.Event, error) {
 	if vault.CheckID(id) != nil {
 		return nil, fail(ctx, op, id, vault.ErrNotFound) // no stored vault has a malformed ID
 	}
-	rows, _ := s.pool.Query(ctx, s.q.history, id) // CollectRows reports Query's error
-	events, err := pgx.CollectRows(rows, scanEvent)
+	rows, err := s.pool.Query(ctx, s.q.history, id)
 	if err != nil {
 		return nil, fail(ctx, op, id, err)
 	}
-	if len(events) > 0 {
-		return events, nil
+	var (
+		events []vault.Event
+		found  bool // a row came back: the vault exists
+	)
+	for rows.Next() {
+		found = true
+		e, ok, err := scanEvent(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fail(ctx, op, id, err)
+		}
+		if ok {
+			events = append(events, e)
+		}
 	}
-	var exists bool
-	if err := s.pool.QueryRow(ctx, s.q.vaultExists, id).Scan(&exists); err != nil {
+	if err := rows.Err(); err != nil {
 		return nil, fail(ctx, op, id, err)
 	}
-	if !exists {
+	if !found {
 		return nil, fail(ctx, op, id, vault.ErrNotFound)
 	}
-	return nil, nil
+	return events, nil
 }
 
 // List returns the vaults that match f's status and owner, ordered by ID
@@ -284,7 +328,10 @@ func (s *Store) List(ctx context.Context, f vault.Filter) (vault.Page, error) {
 		args = append(args, f.Owner)
 	}
 	sql := s.q.list[b2i(f.Status != 0)][b2i(f.Owner != "")]
-	rows, _ := s.pool.Query(ctx, sql, args...) // CollectRows reports Query's error
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return vault.Page{}, fail(ctx, op, "", err)
+	}
 	vaults, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*vault.Vault, error) { return scanVault(row) })
 	if err != nil {
 		return vault.Page{}, fail(ctx, op, "", err)
@@ -295,6 +342,29 @@ func (s *Store) List(ctx context.Context, f vault.Filter) (vault.Page, error) {
 		page.Next = vaults[size-1].ID
 	}
 	return page, nil
+}
+
+// eventKey identifies an event in a vault's history.
+type eventKey struct {
+	vaultID string
+	version uint64
+}
+
+// checkEventVersions refuses events of which two have the same VaultID and
+// Version: a history holds one event per version.
+func checkEventVersions(op string, events []vault.Event) error {
+	if len(events) < 2 {
+		return nil
+	}
+	seen := make(map[eventKey]bool, len(events))
+	for _, e := range events {
+		k := eventKey{e.VaultID, e.Version}
+		if seen[k] {
+			return fmt.Errorf("postgres: %s %s: two events for version %d: %w", op, quote(e.VaultID), e.Version, vault.ErrInvalidArgument)
+		}
+		seen[k] = true
+	}
+	return nil
 }
 
 // checkStatus refuses a vault whose status is not one of the seven.
