@@ -24,17 +24,36 @@ const chunkMax = 128
 // 100,000 vaults current costs the same as keeping one of 1,000. Walking
 // the set from a cursor costs the position lookup plus the IDs walked.
 //
+// Every chunk but the last holds at least chunkMax/4 IDs (the last one
+// may hold fewer: appending ascending IDs starts a new chunk of one), so a
+// set of n IDs has at most ceil(n/(chunkMax/4)) chunks however it got
+// there: a set that shrinks after growing does not stay fragmented. Insert
+// keeps this by splitting a full chunk into halves, Delete by merging a
+// chunk that falls below chunkMax/4 into a neighbour, or refilling it from
+// one (see Delete).
+//
 // The zero idSet is empty and ready to use. An idSet is not safe for
 // concurrent use; Memory guards its sets with its own lock.
 type idSet struct {
 	chunks [][]string
 	n      int
-	spare  []string // the last chunk of a set that became empty, for reuse
+	// spare is the backing array of the chunk Delete dropped last because
+	// it became empty, kept for newChunk to reuse; nil once reused.
+	spare []string
 }
 
+// minChunk is the fewest IDs a chunk other than the last holds. Delete
+// acts on a chunk only when it falls below this, a quarter of chunkMax:
+// far enough below the half that a split or a refill leaves in a chunk
+// that it takes many deletions to get there again, so a vault moving back
+// and forth between two statuses does not make the sets split and merge
+// on every move.
+const minChunk = chunkMax / 4
+
 // newChunk returns a chunk holding ids. It grows as a slice does, so that
-// the many small sets (the vaults of one owner) stay small; a set that
-// emptied hands back its last chunk for reuse.
+// the many small sets (the vaults of one owner) stay small; it reuses the
+// spare array of a chunk that emptied, if any (a set that empties and
+// refills, such as a status few vaults pass through, allocates once).
 func (s *idSet) newChunk(ids ...string) []string {
 	c := s.spare
 	s.spare = nil
@@ -106,10 +125,14 @@ func (s *idSet) Insert(id string) bool {
 	return true
 }
 
-// Delete removes id from the set and reports whether it was there. A chunk
-// that becomes empty is dropped; one that becomes small is merged with its
-// successor when the two fit in one chunk, so that a set which shrinks
-// after growing does not stay fragmented into many small chunks.
+// Delete removes id from the set and reports whether it was there.
+//
+// A chunk that becomes empty is dropped. One that falls below minChunk is
+// merged with its successor or, failing that, its predecessor, when the
+// two fit in one chunk; when neither fits, both neighbours hold more than
+// chunkMax-minChunk IDs, and the chunk takes IDs from one of them until
+// the two hold about half each. Either way every chunk but the last keeps
+// at least minChunk IDs (see idSet), whatever order IDs are deleted in.
 func (s *idSet) Delete(id string) bool {
 	ci := s.chunkFor(id)
 	if ci == len(s.chunks) {
@@ -122,17 +145,54 @@ func (s *idSet) Delete(id string) bool {
 	}
 	c = slices.Delete(c, i, i+1) // slices.Delete clears the vacated slot
 	s.n--
+	s.chunks[ci] = c
 	switch {
 	case len(c) == 0:
+		// Only the last chunk can be this small; its predecessor, if
+		// any, becomes the last.
 		s.chunks = slices.Delete(s.chunks, ci, ci+1)
-		s.spare = c // a set that empties and refills (a status few vaults pass through) reuses it
-	case len(c) < chunkMax/4 && ci+1 < len(s.chunks) && len(c)+len(s.chunks[ci+1]) <= chunkMax:
-		s.chunks[ci] = append(c, s.chunks[ci+1]...)
-		s.chunks = slices.Delete(s.chunks, ci+1, ci+2)
-	default:
-		s.chunks[ci] = c
+		s.spare = c
+	case len(c) >= minChunk:
+	case ci+1 < len(s.chunks) && len(c)+len(s.chunks[ci+1]) <= chunkMax:
+		s.merge(ci)
+	case ci > 0 && len(s.chunks[ci-1])+len(c) <= chunkMax:
+		s.merge(ci - 1)
+	case ci+1 < len(s.chunks):
+		s.rebalance(ci)
+	case ci > 0:
+		s.rebalance(ci - 1)
 	}
 	return true
+}
+
+// merge moves the IDs of chunk ci+1 to the end of chunk ci and drops
+// chunk ci+1. The two must fit in one chunk.
+func (s *idSet) merge(ci int) {
+	next := s.chunks[ci+1]
+	s.chunks[ci] = append(s.chunks[ci], next...)
+	clear(next) // the dropped array must not keep strings alive
+	s.chunks = slices.Delete(s.chunks, ci+1, ci+2)
+}
+
+// rebalance shares the IDs of chunks ci and ci+1, which together hold more
+// than chunkMax, between them: the lower one keeps half, rounded down,
+// the upper one the rest. Both end with at least chunkMax/2.
+func (s *idSet) rebalance(ci int) {
+	lo, hi := s.chunks[ci], s.chunks[ci+1]
+	half := (len(lo) + len(hi)) / 2
+	switch {
+	case len(lo) < half: // move the first IDs of hi to the end of lo
+		k := half - len(lo)
+		lo = append(lo, hi[:k]...)
+		copy(hi, hi[k:])
+		clear(hi[len(hi)-k:])
+		hi = hi[:len(hi)-k]
+	case len(lo) > half: // move the last IDs of lo to the front of hi
+		hi = slices.Insert(hi, 0, lo[half:]...)
+		clear(lo[half:])
+		lo = lo[:half]
+	}
+	s.chunks[ci], s.chunks[ci+1] = lo, hi
 }
 
 // After yields the IDs greater than after, in ascending order; after ""

@@ -29,8 +29,24 @@ func checkSet(t *testing.T, s *idSet, want []string) {
 	if total != s.Len() {
 		t.Fatalf("Len() = %d, but the chunks hold %d IDs", s.Len(), total)
 	}
+	checkCompact(t, s)
 	if got := slices.Collect(s.After("")); !slices.Equal(got, want) {
 		t.Fatalf("After(\"\") yields %d IDs, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
+	}
+}
+
+// checkCompact fails the test unless every chunk of s but the last holds
+// at least minChunk IDs, and s has no more chunks than that allows:
+// ceil(n/minChunk).
+func checkCompact(t *testing.T, s *idSet) {
+	t.Helper()
+	for i, c := range s.chunks[:max(0, len(s.chunks)-1)] {
+		if len(c) < minChunk {
+			t.Fatalf("chunk %d of %d holds %d IDs; every chunk but the last must hold at least %d", i, len(s.chunks), len(c), minChunk)
+		}
+	}
+	if limit := (s.Len() + minChunk - 1) / minChunk; len(s.chunks) > limit {
+		t.Fatalf("%d IDs in %d chunks; at most ceil(%d/%d) = %d", s.Len(), len(s.chunks), s.Len(), minChunk, limit)
 	}
 }
 
@@ -182,8 +198,80 @@ func TestIDSetShrinks(t *testing.T) {
 	}
 }
 
+// TestIDSetShrinksInOrder deletes 63 of every 64 IDs of a set built in
+// ascending order, walking up or down: every chunk empties but for a few
+// IDs, which a merge with the successor alone would leave in as many
+// chunks as the set had (100 chunks of 2 IDs), and a merge with the
+// predecessor alone the same when walking down.
+func TestIDSetShrinksInOrder(t *testing.T) {
+	const n = 100 * chunkMax
+	all := make([]string, n)
+	for i := range all {
+		all[i] = fmt.Sprintf("K-%06d", i)
+	}
+	var kept []string
+	for i, id := range all {
+		if i%64 == 0 {
+			kept = append(kept, id)
+		}
+	}
+	for _, walk := range []string{"ascending", "descending", "random"} {
+		t.Run(walk, func(t *testing.T) {
+			var s idSet
+			for _, id := range all {
+				s.Insert(id)
+			}
+			order := slices.Clone(all)
+			switch walk {
+			case "descending":
+				slices.Reverse(order)
+			case "random":
+				order = shuffled(order, 9)
+			}
+			for i, id := range order {
+				if idx, _ := slices.BinarySearch(all, id); idx%64 != 0 {
+					s.Delete(id)
+				}
+				if i%1000 == 0 {
+					checkCompact(t, &s)
+				}
+			}
+			checkSet(t, &s, kept)
+			t.Logf("%d IDs left in %d chunks", s.Len(), len(s.chunks))
+		})
+	}
+}
+
+// TestIDSetRebalance deletes from a chunk squeezed between two full ones,
+// which it cannot merge with: it must take IDs from a neighbour rather
+// than stay small.
+func TestIDSetRebalance(t *testing.T) {
+	var s idSet
+	var all []string
+	for i := range 3 * chunkMax {
+		id := fmt.Sprintf("K%06d", i)
+		s.Insert(id)
+		all = append(all, id)
+	}
+	if len(s.chunks) != 3 {
+		t.Fatalf("%d ascending IDs fill %d chunks, want 3", len(all), len(s.chunks))
+	}
+	// Empty the middle chunk from its low end: the neighbours stay full,
+	// so no merge fits until the middle chunk has taken IDs from one.
+	want := slices.Clone(all)
+	for i := range chunkMax - 1 {
+		id := all[chunkMax+i]
+		if !s.Delete(id) {
+			t.Fatalf("Delete(%q) = false", id)
+		}
+		want = slices.DeleteFunc(want, func(x string) bool { return x == id })
+		checkSet(t, &s, want)
+	}
+}
+
 // TestIDSetRandom checks a long random sequence of inserts and deletes
-// against a map.
+// against a map, and that the set stays compact after every one of them,
+// while it grows and while it shrinks to nothing.
 func TestIDSetRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	var s idSet
@@ -201,6 +289,7 @@ func TestIDSetRandom(t *testing.T) {
 			}
 			model[id] = true
 		}
+		checkCompact(t, &s)
 		if op%5000 == 0 {
 			want := sortedKeys(model)
 			checkSet(t, &s, want)
@@ -211,6 +300,13 @@ func TestIDSetRandom(t *testing.T) {
 		}
 	}
 	checkSet(t, &s, sortedKeys(model))
+	for _, id := range shuffled(sortedKeys(model), 5) {
+		if !s.Delete(id) {
+			t.Fatalf("Delete(%q) = false for a present ID", id)
+		}
+		checkCompact(t, &s)
+	}
+	checkSet(t, &s, nil)
 }
 
 func shuffled(ids []string, seed uint64) []string {

@@ -86,7 +86,7 @@ func (m *Memory) Create(ctx context.Context, vaults []*vault.Vault, events []vau
 			return err
 		}
 		if batch[v.ID] {
-			return fmt.Errorf("store: Create %q: the batch names it twice: %w", v.ID, vault.ErrExists)
+			return fmt.Errorf("store: Create %s: the batch names it twice: %w", quote(v.ID), vault.ErrExists)
 		}
 		batch[v.ID] = true
 	}
@@ -100,7 +100,7 @@ func (m *Memory) Create(ctx context.Context, vaults []*vault.Vault, events []vau
 	defer m.mu.Unlock()
 	for _, v := range vaults {
 		if _, ok := m.vaults[v.ID]; ok {
-			return fmt.Errorf("store: Create %q: %w", v.ID, vault.ErrExists)
+			return fmt.Errorf("store: Create %s: %w", quote(v.ID), vault.ErrExists)
 		}
 	}
 	// Nothing below can fail: the batch is stored whole.
@@ -168,8 +168,8 @@ func (m *Memory) Update(ctx context.Context, v *vault.Vault, events []vault.Even
 		return fmt.Errorf("store: Update %s: %w", quote(v.ID), vault.ErrNotFound)
 	}
 	if r.v.Version != v.Version {
-		return fmt.Errorf("store: Update %q: version %d was given, version %d is stored: %w",
-			v.ID, v.Version, r.v.Version, vault.ErrConflict)
+		return fmt.Errorf("store: Update %s: version %d was given, version %d is stored: %w",
+			quote(v.ID), v.Version, r.v.Version, vault.ErrConflict)
 	}
 	c := v.Clone()
 	c.Version = v.Version + 1
@@ -200,8 +200,9 @@ func (m *Memory) History(ctx context.Context, id string) ([]vault.Event, error) 
 // List returns deep copies of the vaults that match f's status and owner,
 // ordered by ID, with IDs greater than f.After, at most f.PageSize() of
 // them. Page.Next is the last ID of the page when more matching vaults
-// follow it, and "" otherwise. A filter that fails [vault.Filter.Validate]
-// is [vault.ErrInvalidArgument].
+// follow it, and "" otherwise. Page.Vaults is never nil: an empty page
+// is an empty slice, whatever made it empty. A filter that fails
+// [vault.Filter.Validate] is [vault.ErrInvalidArgument].
 //
 // List walks the smallest index that answers the filter: the owner's
 // vaults or the status's vaults (the smaller of the two when the filter
@@ -221,7 +222,7 @@ func (m *Memory) List(ctx context.Context, f vault.Filter) (vault.Page, error) {
 	defer m.mu.RUnlock()
 	set := m.indexFor(f)
 	if set == nil {
-		return vault.Page{}, nil // an owner with no vaults
+		return vault.Page{Vaults: []*vault.Vault{}}, nil // an owner with no vaults
 	}
 	page := vault.Page{Vaults: make([]*vault.Vault, 0, min(size, set.Len()))}
 	for id := range set.After(f.After) {

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,4 +178,20 @@ func TestMemoryUpdateDoesNotReindexUnchanged(t *testing.T) {
 		t.Error("an update that keeps the owner must keep the owner's index set")
 	}
 	checkIndexes(t, m)
+}
+
+// TestMemoryConflictErrorBoundsID checks that the conflict error quotes
+// the ID with quote, like every other error. Create and Update refuse
+// malformed IDs before they reach it, so the record is planted.
+func TestMemoryConflictErrorBoundsID(t *testing.T) {
+	m := NewMemory()
+	long := strings.Repeat("x", 1<<16)
+	m.vaults[long] = &record{v: &vault.Vault{ID: long, Status: status.Ready, Version: 2}}
+	err := m.Update(t.Context(), &vault.Vault{ID: long, Status: status.Ready, Version: 1}, nil)
+	if !errors.Is(err, vault.ErrConflict) {
+		t.Fatalf("Update at a stale version = %v; want ErrConflict", err)
+	}
+	if len(err.Error()) > 300 || !strings.Contains(err.Error(), quote(long)) {
+		t.Errorf("the conflict error must quote the ID as quote does, bounded; it is %d bytes: %.200s", len(err.Error()), err)
+	}
 }

@@ -147,3 +147,30 @@ func TestMemoryLen(t *testing.T) {
 		t.Errorf("Len() = %d after creating 2 vaults", m.Len())
 	}
 }
+
+// TestMemoryListEmptyPageIsNotNil checks that every empty page is an
+// empty slice, whichever index List walked: an empty store, a status no
+// vault has, an owner no vault has, and a cursor past the last ID.
+func TestMemoryListEmptyPageIsNotNil(t *testing.T) {
+	ctx := t.Context()
+	m := store.NewMemory()
+	check := func(what string, f vault.Filter) {
+		t.Helper()
+		p, err := m.List(ctx, f)
+		if err != nil {
+			t.Fatalf("List %s: %v", what, err)
+		}
+		if p.Vaults == nil || len(p.Vaults) != 0 || p.Next != "" {
+			t.Errorf("List %s = %#v, Next %q; want a non-nil empty slice and no cursor", what, p.Vaults, p.Next)
+		}
+	}
+	check("of an empty store", vault.Filter{})
+	check("of an owner in an empty store", vault.Filter{Owner: "alice"})
+	if err := m.Create(ctx, []*vault.Vault{ready("K1")}, []vault.Event{importOf(ready("K1"))}); err != nil {
+		t.Fatal(err)
+	}
+	check("of a status no vault has", vault.Filter{Status: status.Locked})
+	check("of an owner no vault has", vault.Filter{Owner: "alice"})
+	check("of an owner no vault has, with a status", vault.Filter{Owner: "alice", Status: status.Ready})
+	check("after the last ID", vault.Filter{After: "K1"})
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -39,6 +40,8 @@ var flaws = []struct {
 	{"AcceptsStaleVersion", []string{"UpdateStaleVersion"}},
 	{"AcceptsFutureVersion", []string{"UpdateFutureVersion"}},
 	{"CheckThenActUpdate", []string{"ConcurrentUpdatesOneVault"}},
+	{"CheckThenActCreate", []string{"ConcurrentCreateSameID"}},
+	{"KeepsOldValues", []string{"UpdateClearsFields"}},
 	{"UpdateCreatesMissing", []string{"UpdateMissingDoesNotCreate"}},
 	{"AppendsEventsOfRefusedUpdate", []string{"UpdateStaleVersion", "UpdateAppendsEventsAtomically"}},
 	{"DropsEvents", []string{"UpdateAppendsEventsAtomically", "HistoryOrderAndCompleteness"}},
@@ -124,9 +127,9 @@ func TestBrokenStoreHelper(t *testing.T) {
 
 // brokenStore is a deliberately simple, correct vault.Store — one mutex,
 // a few maps, List by scanning and sorting — that breaks one rule when
-// flaw names it (and none for "Control"). Its maps are always guarded, even under CheckThenActUpdate,
-// so the race detector stays quiet and the suite's own checks must catch
-// the flaw.
+// flaw names it (and none for "Control"). Its maps are always guarded,
+// even under CheckThenActUpdate and CheckThenActCreate, so the race
+// detector stays quiet and the suite's own checks must catch the flaw.
 type brokenStore struct {
 	flaw    string
 	mu      sync.Mutex
@@ -192,6 +195,15 @@ func (b *brokenStore) Create(ctx context.Context, vaults []*vault.Vault, events 
 			return fmt.Errorf("Create %q: %w", v.ID, vault.ErrExists)
 		}
 		inBatch[v.ID] = true
+	}
+	if b.is("CheckThenActCreate") {
+		// The check that the IDs are new and the insert below are
+		// separate critical sections: concurrent Creates of one ID can
+		// all pass the check, and each overwrites the one before.
+		b.mu.Unlock()
+		runtime.Gosched()
+		time.Sleep(100 * time.Microsecond)
+		b.mu.Lock()
 	}
 	for _, v := range vaults {
 		b.store(v)
@@ -262,11 +274,45 @@ func (b *brokenStore) Update(ctx context.Context, v *vault.Vault, events []vault
 		b.mu.Lock()
 	}
 	v.Version++
-	b.vaults[v.ID] = b.copyIn(v)
+	kept := b.copyIn(v)
+	if b.is("KeepsOldValues") {
+		keepOldValues(kept, stored)
+	}
+	b.vaults[v.ID] = kept
 	if !b.is("DropsEvents") {
 		b.history[v.ID] = append(b.history[v.ID], events...)
 	}
 	return nil
+}
+
+// keepOldValues does what an UPDATE ... SET col = COALESCE(NULLIF($n, zero), col)
+// does, or a PATCH that skips zero values: every zero field of v keeps the
+// stored value, and labels are upserted, never deleted.
+func keepOldValues(v, stored *vault.Vault) {
+	old := stored.Clone()
+	if v.Reason == 0 {
+		v.Reason = old.Reason
+	}
+	if v.Description == "" {
+		v.Description = old.Description
+	}
+	if v.Owner == "" {
+		v.Owner = old.Owner
+	}
+	if len(v.Accounts) == 0 {
+		v.Accounts = old.Accounts
+	}
+	if v.Activation == nil {
+		v.Activation = old.Activation
+	}
+	for k, val := range old.Labels {
+		if _, ok := v.Labels[k]; !ok {
+			if v.Labels == nil {
+				v.Labels = map[string]string{}
+			}
+			v.Labels[k] = val
+		}
+	}
 }
 
 // refuses reports whether the compare-and-swap refuses the given version

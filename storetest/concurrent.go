@@ -128,6 +128,109 @@ func testConcurrentUpdatesOneVault(t *testing.T, s vault.Store) {
 	}
 }
 
+func testConcurrentCreateSameID(t *testing.T, s vault.Store) {
+	const (
+		rounds   = 10 // each round races for a new ID
+		creators = 8  // goroutines racing in each round
+	)
+	ctx := t.Context()
+	for r := range rounds {
+		same := fmt.Sprintf("SAME-%02d", r)
+		// Creator c's batch holds its own version of the contested vault,
+		// told apart by its Description and its event's Actor: alone, or
+		// after or before a vault of its own that nobody else creates.
+		type attempt struct {
+			batch  []*vault.Vault
+			events []vault.Event
+			want   *vault.Vault // the contested vault as this creator would store it
+			event  vault.Event  // and its import event
+			own    string       // the ID of the creator's own vault, "" when none
+			err    error
+		}
+		attempts := make([]attempt, creators)
+		for c := range attempts {
+			a := &attempts[c]
+			v := newVault(same)
+			v.Description = fmt.Sprintf("creator %d", c)
+			a.want = v.Clone()
+			a.want.Version = 1
+			a.batch = []*vault.Vault{v}
+			if c%3 != 0 {
+				a.own = fmt.Sprintf("OWN-%02d-%d", r, c)
+				if own := newVault(a.own); c%3 == 1 {
+					a.batch = append(a.batch, own)
+				} else {
+					a.batch = append([]*vault.Vault{own}, a.batch...)
+				}
+			}
+			for _, v := range a.batch {
+				e := importEvent(v)
+				e.Actor = fmt.Sprintf("creator-%d", c)
+				a.events = append(a.events, e)
+				if v.ID == same {
+					a.event = e
+				}
+			}
+		}
+
+		var (
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+		)
+		for c := range attempts {
+			wg.Go(func() {
+				a := &attempts[c]
+				<-start
+				a.err = s.Create(ctx, a.batch, a.events)
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		var won []int
+		for c, a := range attempts {
+			switch {
+			case a.err == nil:
+				won = append(won, c)
+			case !errors.Is(a.err, vault.ErrExists):
+				t.Errorf("round %d: a Create that loses the race for an ID to a concurrent Create must fail with ErrExists; creator %d got %v",
+					r, c, a.err)
+			}
+		}
+		if len(won) != 1 {
+			t.Fatalf("round %d: of %d concurrent Creates naming %q exactly one must succeed; %d did (creators %v): "+
+				"checking that an ID is new and inserting it must be one atomic step", r, creators, same, len(won), won)
+		}
+		w := &attempts[won[0]]
+		if d := diff(w.want, get(t, s, same)); d != "" {
+			t.Errorf("round %d: %q must be stored as the one Create that succeeded (creator %d) gave it (-want +got):\n%s", r, same, won[0], d)
+		}
+		if d := diff([]vault.Event{w.event}, history(t, s, same)); d != "" {
+			t.Errorf("round %d: History(%q) must hold exactly the import event of the one Create that succeeded (creator %d) (-want +got):\n%s",
+				r, same, won[0], d)
+		}
+		for c, a := range attempts {
+			switch {
+			case a.own == "":
+			case c == won[0]:
+				if _, err := s.Get(ctx, a.own); err != nil {
+					t.Errorf("round %d: the Create that succeeded must store its whole batch: Get(%q) = %v", r, a.own, err)
+				}
+			default:
+				if _, err := s.Get(ctx, a.own); !errors.Is(err, vault.ErrNotFound) {
+					t.Errorf("round %d: a Create that failed must store none of its batch: Get(%q) must be ErrNotFound; got %v", r, a.own, err)
+				}
+				if _, err := s.History(ctx, a.own); !errors.Is(err, vault.ErrNotFound) {
+					t.Errorf("round %d: a Create that failed must store none of its events: History(%q) must be ErrNotFound; got %v", r, a.own, err)
+				}
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
 func testConcurrentMixed(t *testing.T, s vault.Store) {
 	const (
 		seeds    = 6  // vaults created before the goroutines start

@@ -277,6 +277,56 @@ func testUpdateAppendsEventsAtomically(t *testing.T, s vault.Store) {
 	}
 }
 
+func testUpdateClearsFields(t *testing.T, s vault.Store) {
+	ctx := t.Context()
+	full := fullVault("KEY-A")
+	full.Status, full.Reason = status.Locked, status.LockedByInvalidPin
+	full.Labels["mac"] = "00:11:22:33:44:55"
+	full.Accounts = append(full.Accounts, vault.Account{ID: "wiki", Name: "Wiki", Login: "alice.w"})
+	create(t, s, full)
+
+	// First some of each: a label and an account dropped, the code
+	// replaced by one without attempts. A store that merges the given
+	// values into the stored ones (upserting labels or accounts without
+	// deleting the others) keeps what it should drop.
+	partial, _ := change(t, s, "KEY-A", func(v *vault.Vault) {
+		delete(v.Labels, "mac")
+		v.Accounts = v.Accounts[:1]
+		v.Activation = &vault.Activation{
+			Hash:      []byte{0x0f, 0x0e, 0x0d, 0x0c},
+			Salt:      []byte{0x01},
+			IssuedAt:  at(1),
+			ExpiresAt: at(1).Add(time.Hour),
+		}
+	})
+	if d := diff(partial, get(t, s, "KEY-A")); d != "" {
+		t.Errorf("Update must store the vault as given, not merge it into the stored one: the label and "+
+			"account it dropped and the code attempts it reset must be gone (-want +got):\n%s", d)
+	}
+
+	// Then everything at once: every field back to its zero value. A
+	// store that writes "the new value, or the old one when the new one is
+	// empty" (an UPDATE with COALESCE, a PATCH that skips zero values)
+	// keeps them all.
+	sparse, _ := change(t, s, "KEY-A", func(v *vault.Vault) {
+		v.Status, v.Reason = status.Ready, status.None
+		v.Description, v.Owner = "", ""
+		v.Labels, v.Accounts, v.Activation = nil, nil, nil
+	})
+	if d := diff(sparse, get(t, s, "KEY-A")); d != "" {
+		t.Errorf("Update must store zero values as given: an Update that clears the reason, description, owner, "+
+			"labels, accounts and activation code must clear them, not keep the stored ones (-want +got):\n%s", d)
+	}
+	for _, v := range listAll(t, s, vault.Filter{}) {
+		if d := diff(sparse, v); d != "" {
+			t.Errorf("List must return the vault as the last Update stored it, zero values included (-want +got):\n%s", d)
+		}
+	}
+	if p, err := s.List(ctx, vault.Filter{Owner: full.Owner}); err != nil || len(p.Vaults) != 0 {
+		t.Errorf("after an Update cleared the owner, List by the old owner must be empty; got %d vaults, %v", len(p.Vaults), err)
+	}
+}
+
 func testUpdateDoesNotKeepCallerMemory(t *testing.T, s vault.Store) {
 	create(t, s, newVault("KEY-A"))
 	v := get(t, s, "KEY-A")

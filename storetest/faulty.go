@@ -30,7 +30,7 @@ const numOps = int(OpHistory) + 1
 var opNames = [numOps]string{"", "Create", "Get", "Update", "List", "History"}
 
 func (op Op) String() string {
-	if op == 0 || int(op) >= numOps {
+	if !op.valid() {
 		return fmt.Sprintf("Op(%d)", uint8(op))
 	}
 	return opNames[op]
@@ -43,6 +43,11 @@ func (op Op) String() string {
 // from when the fault was added to the [Faulty] (Nth >= 1; it happens
 // once), or, when Nth is 0, at any call with the given Probability, drawn
 // from a source seeded with Seed (it may happen again after each burst).
+// A fault says exactly one of the two: [NewFaulty] and [Faulty.Add] panic
+// on a fault with neither (Nth 0 and Probability 0 would never fire: to
+// fail the next call, say Nth: 1), with both, with a Probability outside
+// [0, 1] or NaN, with a negative Nth or Times, or with an Op that is not
+// one of the five.
 //
 // A failing call returns an error wrapping Err (or [ErrInjected] when Err
 // is nil), so errors.Is(err, fault.Err) holds for what the caller gets.
@@ -118,7 +123,8 @@ type armedFault struct {
 
 var _ vault.Store = (*Faulty)(nil)
 
-// NewFaulty returns a Faulty over inner with the given faults.
+// NewFaulty returns a Faulty over inner with the given faults. It panics
+// on an invalid fault (see [Fault]).
 func NewFaulty(inner vault.Store, faults ...Fault) *Faulty {
 	if inner == nil {
 		panic("storetest: NewFaulty: nil inner store")
@@ -128,14 +134,17 @@ func NewFaulty(inner vault.Store, faults ...Fault) *Faulty {
 	return f
 }
 
-// Add adds faults; an Nth fault counts calls from now on.
+// Add adds faults; an Nth fault counts calls from now on. It panics on an
+// invalid fault (see [Fault]), before adding any of them.
 func (f *Faulty) Add(faults ...Fault) {
+	for _, ft := range faults {
+		if err := ft.check(); err != nil {
+			panic(fmt.Sprintf("storetest: invalid Fault %+v: %v", ft, err))
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, ft := range faults {
-		if ft.Op == 0 || int(ft.Op) >= numOps || ft.Nth < 0 || ft.Times < 0 || ft.Probability < 0 || ft.Probability > 1 {
-			panic(fmt.Sprintf("storetest: invalid Fault %+v", ft))
-		}
 		if ft.Times == 0 {
 			ft.Times = 1
 		}
@@ -152,6 +161,28 @@ func (f *Faulty) Add(faults ...Fault) {
 	}
 }
 
+// check reports what makes ft invalid, or nil: these are programmer
+// mistakes, which Add turns into panics.
+func (ft Fault) check() error {
+	switch {
+	case !ft.Op.valid():
+		return fmt.Errorf("Op %v is not a method of vault.Store", ft.Op)
+	case ft.Nth < 0:
+		return fmt.Errorf("negative Nth %d", ft.Nth)
+	case ft.Times < 0:
+		return fmt.Errorf("negative Times %d", ft.Times)
+	case !(ft.Probability >= 0 && ft.Probability <= 1): // NaN too
+		return fmt.Errorf("Probability %v is not in [0, 1]", ft.Probability)
+	case ft.Nth == 0 && ft.Probability == 0:
+		return errors.New("neither Nth nor Probability is set, so it would never fire (Nth: 1 fails the next call)")
+	case ft.Nth > 0 && ft.Probability > 0:
+		return errors.New("both Nth and Probability are set; a fault starts either at the Nth call or by chance")
+	}
+	return nil
+}
+
+func (op Op) valid() bool { return op != 0 && int(op) < numOps }
+
 // Clear removes every fault; calls pass through from now on.
 func (f *Faulty) Clear() {
 	f.mu.Lock()
@@ -160,8 +191,12 @@ func (f *Faulty) Clear() {
 }
 
 // Calls returns how many calls of op the Faulty has received, failed
-// ones included.
+// ones included. It panics when op is not one of the five methods of
+// [vault.Store] (OpCreate to OpHistory), as [Faulty.Add] does.
 func (f *Faulty) Calls(op Op) int {
+	if !op.valid() {
+		panic(fmt.Sprintf("storetest: Faulty.Calls of %v, which is not a method of vault.Store", op))
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[op]

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -138,15 +139,68 @@ func TestFaultyProbabilityIsSeeded(t *testing.T) {
 }
 
 func TestFaultyRefusesInvalidFaults(t *testing.T) {
-	for _, ft := range []Fault{{}, {Op: 9}, {Op: OpGet, Nth: -1}, {Op: OpGet, Probability: 1.5}, {Op: OpGet, Times: -2}} {
+	for _, c := range []struct {
+		fault Fault
+		says  string // what the panic must say
+	}{
+		{Fault{}, "not a method"},
+		{Fault{Op: 9, Nth: 1}, "not a method"},
+		{Fault{Op: OpGet, Nth: -1}, "negative Nth"},
+		{Fault{Op: OpGet, Nth: 1, Times: -2}, "negative Times"},
+		{Fault{Op: OpGet, Probability: 1.5}, "not in [0, 1]"},
+		{Fault{Op: OpGet, Probability: -0.1}, "not in [0, 1]"},
+		{Fault{Op: OpGet, Probability: math.NaN()}, "not in [0, 1]"},
+		{Fault{Op: OpGet, Probability: math.Inf(1)}, "not in [0, 1]"},
+		{Fault{Op: OpUpdate, Applied: true}, "never fire"}, // meant "the next Update"; that is Nth: 1
+		{Fault{Op: OpGet, Times: 3, Err: vault.ErrConflict}, "never fire"},
+		{Fault{Op: OpGet, Nth: 1, Probability: 0.5}, "both Nth and Probability"},
+	} {
 		func() {
 			defer func() {
-				if recover() == nil {
-					t.Errorf("NewFaulty accepted %+v", ft)
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, c.says) {
+					t.Errorf("NewFaulty(%+v) must panic saying %q; it panicked with %q", c.fault, c.says, msg)
 				}
 			}()
-			NewFaulty(store.NewMemory(), ft)
+			NewFaulty(store.NewMemory(), c.fault)
 		}()
+	}
+	// Valid edge cases.
+	NewFaulty(store.NewMemory(), Fault{Op: OpGet, Probability: 1}, Fault{Op: OpHistory, Nth: 1, Times: 0})
+}
+
+func TestFaultyAddIsAllOrNothing(t *testing.T) {
+	f, _ := newFaultyFleet(t)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("Add with an invalid fault must panic")
+			}
+		}()
+		f.Add(Fault{Op: OpGet, Nth: 1}, Fault{Op: OpGet})
+	}()
+	if _, err := f.Get(t.Context(), "KEY-A"); err != nil {
+		t.Errorf("Add panicked on its second fault but kept the first: Get = %v", err)
+	}
+}
+
+func TestFaultyCallsOfInvalidOp(t *testing.T) {
+	f, _ := newFaultyFleet(t)
+	for _, op := range []Op{0, OpHistory + 1, 9, 255} {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, "not a method of vault.Store") {
+					t.Errorf("Calls(%v) must panic saying the Op is not a method of vault.Store; it panicked with %q", op, msg)
+				}
+			}()
+			f.Calls(op)
+		}()
+	}
+	for op := OpCreate; op <= OpHistory; op++ {
+		if n := f.Calls(op); n != 0 {
+			t.Errorf("Calls(%v) = %d before any call", op, n)
+		}
 	}
 }
 

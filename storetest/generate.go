@@ -136,24 +136,48 @@ func (c *command) String() string {
 	return s
 }
 
+// hidden reports whether any text of c holds one of hiddenRunes.
+func (c *command) hidden() bool {
+	texts := []string{c.actor, c.owner, c.text, c.account.Name, c.account.Login, c.filter.Owner}
+	for _, nv := range c.batch {
+		for k, v := range nv.Labels {
+			texts = append(texts, k, v)
+		}
+	}
+	for _, s := range texts {
+		for _, r := range s {
+			if hiddenRunes[r] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Values the generator draws from. Each list of bad values breaks the
 // rule in a different way; the model, not the list, decides what is
-// valid.
+// valid. Right-to-left letters are text like any other; the invisible
+// and bidirectional formatting characters (hiddenRunes) are not, so the
+// bad lists hide some in otherwise good values. The zero-width joiner of
+// an emoji sequence (U+200D) is not one of them.
 var (
-	goodOwners = []string{"alice@example.com", "bob", "Zoë Ångström", strings.Repeat("o", 256), strings.Repeat("é", 128)}
-	badOwners  = []string{"", strings.Repeat("o", 257), "a\nb", "nul\x00", "\xff\xfe", "tab\t", "\u2028", "c1\u0085", "del\x7f"}
+	goodOwners = []string{"alice@example.com", "bob", "Zoë Ångström", strings.Repeat("o", 256), strings.Repeat("é", 128), "דנה כהן"}
+	badOwners  = []string{"", strings.Repeat("o", 257), "a\nb", "nul\x00", "\xff\xfe", "tab\t", "\u2028", "c1\u0085", "del\x7f",
+		"admin\u202e\u2066moc.live@", "bob\u200b", "\ufeffalice", "alice\u2069"}
 
-	goodTexts = []string{"", "on vacation", "line one\nline two", "Zoë's key", strings.Repeat("é", 512)}
-	badTexts  = []string{strings.Repeat("d", 1025), "tab\t", "cr\r", "\xff", "esc\x1b[0m", "\u2029"}
+	goodTexts = []string{"", "on vacation", "line one\nline two", "Zoë's key", strings.Repeat("é", 512), "שלום\nlost 👩\u200d💻"}
+	badTexts  = []string{strings.Repeat("d", 1025), "tab\t", "cr\r", "\xff", "esc\x1b[0m", "\u2029",
+		"\u2067isolated\u2069", "note\u200f", "line one\n\u061c", "\u202bembedded\u202c"}
 
 	goodAccountIDs = []string{"mail", "vpn", "wiki"}
-	badIDs         = []string{"", "HK 1", "HK/1", "é", strings.Repeat("x", 65), "nul\x00", "HK-1\n"}
-	goodNames      = []string{"Mail", "VPN", "Wiki: team", strings.Repeat("n", 256)}
-	badNames       = []string{"", strings.Repeat("n", 257), "bell\a", "\xc3"}
+	badIDs         = []string{"", "HK 1", "HK/1", "é", strings.Repeat("x", 65), "nul\x00", "HK-1\n", "HK-1\u200b"}
+	goodNames      = []string{"Mail", "VPN", "Wiki: team", strings.Repeat("n", 256), "Team 👩\u200d💻"}
+	badNames       = []string{"", strings.Repeat("n", 257), "bell\a", "\xc3", "Mail\u202d", "\u2060"}
 	goodLogins     = []string{"", "alice", "alice@corp", strings.Repeat("l", 256)}
-	badLogins      = []string{strings.Repeat("l", 257), "new\nline", "\x00"}
+	badLogins      = []string{strings.Repeat("l", 257), "new\nline", "\x00", "alice\u200e", "\u202aroot\u202c", "\u2068bob"}
 
-	actors = []string{"", "admin-1", "admin-2"}
+	actors    = []string{"", "admin-1", "admin-2"}
+	badActors = []string{strings.Repeat("a", 257), "admin\n", "\xff", "admin\u202e1-", "\u200badmin-1", "admin\ufeff"}
 )
 
 // missingID is a well-formed ID the generator never imports.
@@ -172,8 +196,19 @@ func (g *generator) chance(p float64) bool { return g.rng.Float64() < p }
 
 func pick[T any](g *generator, xs []T) T { return xs[g.rng.IntN(len(xs))] }
 
-// next returns the next command.
+// next returns the next command, now and then on behalf of a malformed
+// actor.
 func (g *generator) next() *command {
+	c := g.draw()
+	if c.kind != doAdvanceClock && c.kind != doToggleVeto && g.chance(0.02) {
+		c.actor = pick(g, badActors)
+		c.note = strings.TrimPrefix(c.note+", bad actor", ", ")
+	}
+	return c
+}
+
+// draw returns a command by a well-formed actor.
+func (g *generator) draw() *command {
 	c := &command{actor: pick(g, actors)}
 	r := g.rng.IntN(100)
 	switch {
@@ -462,7 +497,7 @@ func (g *generator) importBatch(c *command) {
 }
 
 func (g *generator) badLabels() map[string]string {
-	switch g.rng.IntN(4) {
+	switch g.rng.IntN(6) {
 	case 0:
 		labels := map[string]string{}
 		for i := range 33 {
@@ -473,6 +508,10 @@ func (g *generator) badLabels() map[string]string {
 		return map[string]string{"": "empty key"}
 	case 2:
 		return map[string]string{strings.Repeat("k", 65): "long key"}
+	case 3:
+		return map[string]string{"model": "YubiKey\u200b 5"}
+	case 4:
+		return map[string]string{"\u2066rfid\u2069": "04:A2"}
 	}
 	return map[string]string{"mac": "00:11\n22"}
 }

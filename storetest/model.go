@@ -92,9 +92,11 @@ func validID(id string) bool {
 }
 
 // validText is the rule for free text (owners, names, logins,
-// descriptions, labels): min to max bytes of valid UTF-8 without control
-// characters; a newline only where multiline. U+2028 and U+2029 (line and
-// paragraph separators) count as control characters: they break lines too.
+// descriptions, labels, actors): min to max bytes of valid UTF-8 without
+// control characters; a newline only where multiline. U+2028 and U+2029
+// (line and paragraph separators) count as control characters: they break
+// lines too. So do the invisible and bidirectional formatting characters
+// in hiddenRunes, which make text display as something it is not.
 func validText(s string, min, max int, multiline bool) bool {
 	if len(s) < min || len(s) > max || !utf8.ValidString(s) {
 		return false
@@ -102,14 +104,37 @@ func validText(s string, min, max int, multiline bool) bool {
 	for _, r := range s {
 		switch {
 		case r == '\n' && multiline:
-		case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029', hiddenRunes[r]:
 			return false
 		}
 	}
 	return true
 }
 
+// hiddenRunes are the formatting characters free text may not contain,
+// written out here rather than taken from package vault: the bidirectional
+// marks, embeddings, overrides and isolates, the zero-width space and word
+// joiner, and the byte order mark (zero-width no-break space).
+var hiddenRunes = map[rune]bool{
+	'\u061C': true, // ARABIC LETTER MARK
+	'\u200B': true, // ZERO WIDTH SPACE
+	'\u200E': true, // LEFT-TO-RIGHT MARK
+	'\u200F': true, // RIGHT-TO-LEFT MARK
+	'\u202A': true, // LEFT-TO-RIGHT EMBEDDING
+	'\u202B': true, // RIGHT-TO-LEFT EMBEDDING
+	'\u202C': true, // POP DIRECTIONAL FORMATTING
+	'\u202D': true, // LEFT-TO-RIGHT OVERRIDE
+	'\u202E': true, // RIGHT-TO-LEFT OVERRIDE
+	'\u2060': true, // WORD JOINER
+	'\u2066': true, // LEFT-TO-RIGHT ISOLATE
+	'\u2067': true, // RIGHT-TO-LEFT ISOLATE
+	'\u2068': true, // FIRST STRONG ISOLATE
+	'\u2069': true, // POP DIRECTIONAL ISOLATE
+	'\uFEFF': true, // ZERO WIDTH NO-BREAK SPACE (byte order mark)
+}
+
 func validOwner(s string) bool       { return validText(s, 1, 256, false) }
+func validActor(s string) bool       { return validText(s, 0, 256, false) }
 func validDescription(s string) bool { return validText(s, 0, 1024, true) }
 
 func validAccount(a vault.Account) bool {
@@ -283,6 +308,11 @@ func (m *model) guarded(before *modelVault, t status.Trigger, exp expectation) e
 // It changes nothing: the caller commits the expectation once the Service
 // agreed with it.
 func (m *model) expect(c *command, now time.Time) expectation {
+	// The actor, which the command's events would record, first of all:
+	// every command checks it, reads included.
+	if !validActor(c.actor) {
+		return expectErr(vault.ErrInvalidArgument, "ErrInvalidArgument(actor)")
+	}
 	switch c.kind {
 	case doImport:
 		return m.expectImport(c, now)

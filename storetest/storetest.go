@@ -40,9 +40,9 @@ import (
 // compares strings (a database needs a binary collation such as
 // COLLATE "C"), because List's cursor compares IDs that way.
 //
-// ConcurrentUpdatesOneVault and ConcurrentMixed call the store from many
-// goroutines at once; run the suite with -race so that the race detector
-// watches them too.
+// ConcurrentUpdatesOneVault, ConcurrentCreateSameID and ConcurrentMixed
+// call the store from many goroutines at once; run the suite with -race
+// so that the race detector watches them too.
 func Run(t *testing.T, newStore func(t *testing.T) vault.Store) {
 	t.Helper()
 	for _, c := range suite {
@@ -74,6 +74,7 @@ var suite = []struct {
 	{"UpdateFutureVersion", testUpdateFutureVersion},
 	{"UpdateMissingDoesNotCreate", testUpdateMissingDoesNotCreate},
 	{"UpdateAppendsEventsAtomically", testUpdateAppendsEventsAtomically},
+	{"UpdateClearsFields", testUpdateClearsFields},
 	{"UpdateDoesNotKeepCallerMemory", testUpdateDoesNotKeepCallerMemory},
 	{"HistoryOrderAndCompleteness", testHistoryOrderAndCompleteness},
 	{"HistoryReturnsCopy", testHistoryReturnsCopy},
@@ -89,6 +90,7 @@ var suite = []struct {
 	{"ListReturnsCopies", testListReturnsCopies},
 	{"CancelledContext", testCancelledContext},
 	{"ConcurrentUpdatesOneVault", testConcurrentUpdatesOneVault},
+	{"ConcurrentCreateSameID", testConcurrentCreateSameID},
 	{"ConcurrentMixed", testConcurrentMixed},
 }
 
