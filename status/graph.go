@@ -61,6 +61,7 @@ var lifecycle = *compile(define)
 // errRefused marks a trigger stateless did not handle while compiling.
 type errRefused struct{}
 
+// Error implements error.
 func (errRefused) Error() string { return "refused" }
 
 // externalMachine returns an unconfigured stateless machine whose state

@@ -29,6 +29,7 @@ const numOps = int(OpHistory) + 1
 
 var opNames = [numOps]string{"", "Create", "Get", "Update", "List", "History"}
 
+// String returns the method's name, or "Op(n)" for an invalid Op.
 func (op Op) String() string {
 	if !op.valid() {
 		return fmt.Sprintf("Op(%d)", uint8(op))

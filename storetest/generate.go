@@ -51,6 +51,7 @@ var kindNames = [numKinds]string{
 	"AdvanceClock", "ToggleVeto",
 }
 
+// String names the command kind.
 func (k cmdKind) String() string { return kindNames[k] }
 
 // command is one generated step.
@@ -79,6 +80,7 @@ func short(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
+// String renders the command as the failure trace shows it.
 func (c *command) String() string {
 	var args []string
 	switch c.kind {

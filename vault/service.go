@@ -90,6 +90,7 @@ type lockedReader struct {
 	r  io.Reader
 }
 
+// Read reads from the source under the lock.
 func (l *lockedReader) Read(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
