@@ -74,26 +74,8 @@ func (m *Memory) Create(ctx context.Context, vaults []*vault.Vault, events []vau
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: Create: %w", err)
 	}
-	batch := make(map[string]bool, len(vaults))
-	for i, v := range vaults {
-		if v == nil {
-			return fmt.Errorf("store: Create: vault %d of the batch is nil: %w", i, vault.ErrInvalidArgument)
-		}
-		if err := vault.CheckID(v.ID); err != nil {
-			return fmt.Errorf("store: Create: %w", err)
-		}
-		if err := checkStatus("Create", v); err != nil {
-			return err
-		}
-		if batch[v.ID] {
-			return fmt.Errorf("store: Create %s: the batch names it twice: %w", quote(v.ID), vault.ErrExists)
-		}
-		batch[v.ID] = true
-	}
-	for _, e := range events {
-		if !batch[e.VaultID] {
-			return fmt.Errorf("store: Create: event for vault %s, which is not in the batch: %w", quote(e.VaultID), vault.ErrInvalidArgument)
-		}
+	if err := vault.CheckCreate(vaults, events); err != nil {
+		return fmt.Errorf("store: Create: %w", err)
 	}
 
 	m.mu.Lock()
@@ -149,16 +131,8 @@ func (m *Memory) Update(ctx context.Context, v *vault.Vault, events []vault.Even
 		}
 		return fmt.Errorf("store: Update %s: %w", quote(v.ID), err)
 	}
-	if v == nil {
-		return fmt.Errorf("store: Update: nil vault: %w", vault.ErrInvalidArgument)
-	}
-	if err := checkStatus("Update", v); err != nil {
-		return err
-	}
-	for _, e := range events {
-		if e.VaultID != v.ID {
-			return fmt.Errorf("store: Update %s: event for vault %s: %w", quote(v.ID), quote(e.VaultID), vault.ErrInvalidArgument)
-		}
+	if err := vault.CheckUpdate(v, events); err != nil {
+		return fmt.Errorf("store: Update: %w", err)
 	}
 
 	m.mu.Lock()
@@ -311,15 +285,6 @@ func (m *Memory) removeOwner(owner, id string) {
 	if set.Len() == 0 {
 		delete(m.byOwner, owner)
 	}
-}
-
-// checkStatus refuses a vault whose status is not one of the seven: the
-// status index has a place only for those.
-func checkStatus(op string, v *vault.Vault) error {
-	if !v.Status.IsValid() {
-		return fmt.Errorf("store: %s %s: invalid status %d: %w", op, quote(v.ID), uint8(v.Status), vault.ErrInvalidArgument)
-	}
-	return nil
 }
 
 // quote quotes a vault ID for an error message, bounding what an

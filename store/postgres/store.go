@@ -42,27 +42,8 @@ func (s *Store) Create(ctx context.Context, vaults []*vault.Vault, events []vaul
 	if err := ctx.Err(); err != nil {
 		return fail(ctx, op, "", err)
 	}
-	batch := make(map[string]bool, len(vaults))
-	for i, v := range vaults {
-		if v == nil {
-			return fmt.Errorf("postgres: Create: vault %d of the batch is nil: %w", i, vault.ErrInvalidArgument)
-		}
-		if err := vault.CheckID(v.ID); err != nil {
-			return fmt.Errorf("postgres: Create: %w", err)
-		}
-		if err := checkStatus(op, v); err != nil {
-			return err
-		}
-		if batch[v.ID] {
-			return fmt.Errorf("postgres: Create %s: the batch names it twice: %w", quote(v.ID), vault.ErrExists)
-		}
-		batch[v.ID] = true
-	}
-	for _, e := range events {
-		if !batch[e.VaultID] {
-			return fmt.Errorf("postgres: Create: event for vault %s, which is not in the batch: %w",
-				quote(e.VaultID), vault.ErrInvalidArgument)
-		}
+	if err := vault.CheckCreate(vaults, events); err != nil {
+		return fmt.Errorf("postgres: Create: %w", err)
 	}
 	if err := checkEventVersions(op, events); err != nil {
 		return err
@@ -196,16 +177,8 @@ func (s *Store) Update(ctx context.Context, v *vault.Vault, events []vault.Event
 		}
 		return fail(ctx, op, v.ID, err)
 	}
-	if v == nil {
-		return fmt.Errorf("postgres: Update: nil vault: %w", vault.ErrInvalidArgument)
-	}
-	if err := checkStatus(op, v); err != nil {
-		return err
-	}
-	for _, e := range events {
-		if e.VaultID != v.ID {
-			return fmt.Errorf("postgres: Update %s: event for vault %s: %w", quote(v.ID), quote(e.VaultID), vault.ErrInvalidArgument)
-		}
+	if err := vault.CheckUpdate(v, events); err != nil {
+		return fmt.Errorf("postgres: Update: %w", err)
 	}
 	if len(events) > maxUpdateEvents {
 		return fmt.Errorf("postgres: Update %s: %d events, at most %d fit one Update: %w",
@@ -363,14 +336,6 @@ func checkEventVersions(op string, events []vault.Event) error {
 			return fmt.Errorf("postgres: %s %s: two events for version %d: %w", op, quote(e.VaultID), e.Version, vault.ErrInvalidArgument)
 		}
 		seen[k] = true
-	}
-	return nil
-}
-
-// checkStatus refuses a vault whose status is not one of the seven.
-func checkStatus(op string, v *vault.Vault) error {
-	if !v.Status.IsValid() {
-		return fmt.Errorf("postgres: %s %s: invalid status %d: %w", op, quote(v.ID), uint8(v.Status), vault.ErrInvalidArgument)
 	}
 	return nil
 }
